@@ -1,0 +1,2 @@
+//! Mail store trait with redb (default), sled and in-memory backends, and a conformance suite
+#![forbid(unsafe_code)]

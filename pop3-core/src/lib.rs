@@ -1,0 +1,2 @@
+//! Sans-I/O POP3 server state machine
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Sans-I/O SMTP server and client state machines
+#![forbid(unsafe_code)]
