@@ -1,0 +1,313 @@
+//! Multi-line response encoding (RFC 1939 section 3): byte-stuffing, CRLF normalisation and
+//! the TOP cut, streaming over chunks of any size.
+//!
+//! The encoder scans for LF with `memchr`; runs of bytes that need no change are queued as
+//! zero-copy slices of the host's [`Bytes`] when they are large, and copied otherwise.
+
+use bytes::Bytes;
+use memchr::memchr;
+
+use crate::output::Output;
+
+/// Clean runs at least this long are queued without copying.
+const ZERO_COPY_MIN: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+struct TopCut {
+    in_header: bool,
+    body_lines_left: u32,
+}
+
+/// Streaming encoder for one message body.
+#[derive(Debug, Clone)]
+pub(crate) struct Encoder {
+    at_line_start: bool,
+    /// The last source byte seen was CR (meaningful when not at a line start).
+    prev_cr: bool,
+    /// Octets of the current line seen in earlier chunks.
+    line_len: u64,
+    top: Option<TopCut>,
+    /// The TOP cut has been reached: further input is ignored.
+    done: bool,
+}
+
+impl Encoder {
+    pub(crate) fn new(top: Option<u32>) -> Self {
+        Encoder {
+            at_line_start: true,
+            prev_cr: false,
+            line_len: 0,
+            top: top.map(|n| TopCut {
+                in_header: true,
+                body_lines_left: n,
+            }),
+            done: false,
+        }
+    }
+
+    fn emit(out: &mut Output, src: &Bytes, from: usize, to: usize) {
+        if to - from >= ZERO_COPY_MIN {
+            out.push_bytes(src.slice(from..to));
+        } else if to > from {
+            out.extend(&src[from..to]);
+        }
+    }
+
+    /// Encodes `src`, the next chunk of the message, into `out`.
+    pub(crate) fn encode(&mut self, src: &Bytes, out: &mut Output) {
+        if self.done {
+            return;
+        }
+        let s = &src[..];
+        let mut run = 0; // first byte not yet emitted
+        let mut pos = 0; // scan position
+        let mut line_start = 0;
+        loop {
+            if self.at_line_start {
+                if pos >= s.len() {
+                    break;
+                }
+                if s[pos] == b'.' {
+                    Self::emit(out, src, run, pos);
+                    out.push_byte(b'.');
+                    run = pos;
+                }
+                self.at_line_start = false;
+            }
+            let Some(i) = memchr(b'\n', &s[pos..]) else {
+                self.line_len += (s.len() - line_start) as u64;
+                self.prev_cr = s.last() == Some(&b'\r');
+                break;
+            };
+            let lf = pos + i;
+            let has_cr = if lf > 0 {
+                s[lf - 1] == b'\r'
+            } else {
+                self.prev_cr
+            };
+            if !has_cr {
+                Self::emit(out, src, run, lf);
+                out.push_byte(b'\r');
+                run = lf;
+            }
+            let len = self.line_len + (lf - line_start) as u64;
+            let empty = len == 0 || (len == 1 && has_cr);
+            pos = lf + 1;
+            line_start = pos;
+            self.line_len = 0;
+            self.prev_cr = false;
+            self.at_line_start = true;
+            if let Some(top) = &mut self.top {
+                let stop = if top.in_header {
+                    if empty {
+                        top.in_header = false;
+                        top.body_lines_left == 0
+                    } else {
+                        false
+                    }
+                } else {
+                    top.body_lines_left -= 1;
+                    top.body_lines_left == 0
+                };
+                if stop {
+                    Self::emit(out, src, run, pos);
+                    self.done = true;
+                    return;
+                }
+            }
+        }
+        Self::emit(out, src, run, s.len());
+    }
+
+    /// Ends the message: completes a last line without CRLF and adds the terminating `.`.
+    pub(crate) fn finish(&mut self, out: &mut Output) {
+        if !self.done && !self.at_line_start {
+            out.extend(if self.prev_cr { b"\n" } else { b"\r\n" });
+        }
+        out.extend(b".\r\n");
+        self.done = true;
+    }
+}
+
+/// Encodes a whole message as the body of a multi-line response: CRLF line endings,
+/// byte-stuffed, cut after the header and `top` body lines if `top` is `Some`, and terminated
+/// by `.` CRLF. (The server streams the same encoding without copying; this is a convenience.)
+pub fn stuff(message: &[u8], top: Option<u32>) -> Vec<u8> {
+    let mut out = Output::default();
+    let mut enc = Encoder::new(top);
+    enc.encode(&Bytes::copy_from_slice(message), &mut out);
+    enc.finish(&mut out);
+    out.chunks().flatten().copied().collect()
+}
+
+/// Decodes a multi-line response body (what follows the `+OK` line, through the terminating
+/// `.` CRLF), as a client does. Returns `None` unless it is strictly well formed: every line
+/// ends in CRLF, every line starting with `.` is stuffed, and `.` CRLF ends the input.
+pub fn unstuff(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    loop {
+        let lf = memchr(b'\n', rest)?;
+        if lf == 0 || rest[lf - 1] != b'\r' {
+            return None;
+        }
+        let line = &rest[..lf - 1];
+        rest = &rest[lf + 1..];
+        match line.first() {
+            Some(b'.') if line.len() == 1 => return rest.is_empty().then_some(out),
+            Some(b'.') if line[1] == b'.' => out.extend_from_slice(&line[1..]),
+            Some(b'.') => return None,
+            _ => out.extend_from_slice(line),
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reference: what a client should get back for `msg`, written the slow, obvious way.
+    fn normalise(msg: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, &b) in msg.iter().enumerate() {
+            if b == b'\n' && (i == 0 || msg[i - 1] != b'\r') {
+                out.push(b'\r');
+            }
+            out.push(b);
+        }
+        if !out.is_empty() && !out.ends_with(b"\r\n") {
+            if out.ends_with(b"\r") {
+                out.push(b'\n');
+            } else {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
+
+    /// Reference TOP: header lines, blank line, `n` body lines of the normalised message.
+    fn top_reference(msg: &[u8], n: u32) -> Vec<u8> {
+        let norm = normalise(msg);
+        let mut out = Vec::new();
+        let mut in_header = true;
+        let mut left = n;
+        for line in norm.split_inclusive(|&b| b == b'\n') {
+            if in_header {
+                out.extend_from_slice(line);
+                if line == b"\r\n" {
+                    in_header = false;
+                    if left == 0 {
+                        break;
+                    }
+                }
+            } else {
+                if left == 0 {
+                    break;
+                }
+                out.extend_from_slice(line);
+                left -= 1;
+            }
+        }
+        out
+    }
+
+    fn encode_chunked(msg: &[u8], top: Option<u32>, chunk: usize) -> Vec<u8> {
+        let mut out = Output::default();
+        let mut enc = Encoder::new(top);
+        let src = Bytes::copy_from_slice(msg);
+        let mut i = 0;
+        while i < src.len() {
+            let j = (i + chunk).min(src.len());
+            enc.encode(&src.slice(i..j), &mut out);
+            i = j;
+        }
+        enc.finish(&mut out);
+        out.chunks().flatten().copied().collect()
+    }
+
+    #[test]
+    fn examples() {
+        assert_eq!(stuff(b"", None), b".\r\n");
+        assert_eq!(stuff(b"a\r\nb\r\n", None), b"a\r\nb\r\n.\r\n");
+        assert_eq!(stuff(b"a\nb", None), b"a\r\nb\r\n.\r\n");
+        assert_eq!(stuff(b".\r\n..x\n", None), b"..\r\n...x\r\n.\r\n");
+        assert_eq!(stuff(b"abc\r", None), b"abc\r\n.\r\n");
+        assert_eq!(stuff(b"a\rb\n", None), b"a\rb\r\n.\r\n");
+        let m = b"Subject: x\r\nFrom: y\r\n\r\nl1\r\n.l2\r\nl3\r\n";
+        assert_eq!(stuff(m, Some(0)), b"Subject: x\r\nFrom: y\r\n\r\n.\r\n");
+        assert_eq!(
+            stuff(m, Some(2)),
+            b"Subject: x\r\nFrom: y\r\n\r\nl1\r\n..l2\r\n.\r\n"
+        );
+        assert_eq!(stuff(m, Some(99)), stuff(m, None));
+        // No trailing CRLF, with and without TOP.
+        assert_eq!(
+            stuff(b"S: x\n\nbody", Some(5)),
+            b"S: x\r\n\r\nbody\r\n.\r\n"
+        );
+        assert_eq!(stuff(b"S: x\n\nbody", Some(0)), b"S: x\r\n\r\n.\r\n");
+        // A header with no body at all.
+        assert_eq!(stuff(b"S: x", Some(0)), b"S: x\r\n.\r\n");
+    }
+
+    #[test]
+    fn large_clean_runs_are_not_copied_but_stay_correct() {
+        let mut msg = Vec::new();
+        for i in 0..2000 {
+            msg.extend_from_slice(format!("line {i} of a long message body\r\n").as_bytes());
+        }
+        msg.extend_from_slice(b".starts with a dot\n");
+        let enc = stuff(&msg, None);
+        assert_eq!(unstuff(&enc).unwrap(), normalise(&msg));
+    }
+
+    #[test]
+    fn unstuff_rejects_malformed() {
+        assert_eq!(unstuff(b"a\r\n"), None);
+        assert_eq!(unstuff(b"a\n.\r\n"), None);
+        assert_eq!(unstuff(b".a\r\n.\r\n"), None);
+        assert_eq!(unstuff(b".\r\nx"), None);
+        assert_eq!(unstuff(b".\r\n"), Some(vec![]));
+    }
+
+    fn message_bytes() -> impl Strategy<Value = Vec<u8>> {
+        // Bias towards the interesting octets.
+        prop::collection::vec(
+            prop_oneof![
+                4 => any::<u8>(),
+                3 => Just(b'\n'),
+                2 => Just(b'\r'),
+                3 => Just(b'.'),
+                2 => Just(b'a'),
+            ],
+            0..600,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn stuff_then_unstuff_is_normalised_identity(msg in message_bytes()) {
+            let enc = stuff(&msg, None);
+            prop_assert_eq!(unstuff(&enc), Some(normalise(&msg)));
+        }
+
+        #[test]
+        fn crlf_messages_round_trip_exactly(lines in prop::collection::vec("[.a-z ]{0,20}", 0..40)) {
+            let msg: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\r\n").into_bytes()).collect();
+            prop_assert_eq!(unstuff(&stuff(&msg, None)), Some(msg));
+        }
+
+        #[test]
+        fn top_matches_reference(msg in message_bytes(), n in 0u32..8) {
+            let enc = stuff(&msg, Some(n));
+            prop_assert_eq!(unstuff(&enc), Some(top_reference(&msg, n)));
+        }
+
+        #[test]
+        fn chunking_does_not_change_output(msg in message_bytes(), chunk in 1usize..64, top in proptest::option::of(0u32..5)) {
+            prop_assert_eq!(encode_chunked(&msg, top, chunk), stuff(&msg, top));
+        }
+    }
+}
