@@ -1,2 +1,22 @@
-//! Sans-I/O SMTP server and client state machines
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod command;
+pub mod data;
+mod error;
+mod framer;
+pub mod params;
+pub mod received;
+pub mod reply;
+mod secret;
+pub mod server;
+
+pub use command::{Command, ParseError, ReversePath, parse_command};
+pub use data::{BareLinePolicy, DecodeStatus, DotStuffer, DotUnstuffer};
+pub use error::Error;
+pub use params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret};
+pub use received::{ReceivedInfo, received_header};
+pub use reply::{EnhancedCode, Reply};
+pub use secret::Secret;
+pub use server::{AbortReason, AuthPolicy, Config, Event, Mechanism, Server};

@@ -1,0 +1,568 @@
+//! SMTP commands and their parser (RFC 5321 grammar with the ESMTP extensions we offer).
+//!
+//! The framer hands one line (without CRLF) to [`parse_command`]; nom parses the grammar. The
+//! result borrows from the line, so parsing allocates nothing.
+
+use std::borrow::Cow;
+
+use nom::{
+    IResult, Parser,
+    bytes::complete::{tag, take_while, take_while1},
+    combinator::{opt, recognize},
+    multi::many0_count,
+    sequence::{delimited, preceded},
+};
+
+use crate::params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret, is_xtext};
+
+/// Longest path (`<...>` contents) accepted, RFC 5321 section 4.5.3.1.3.
+pub const MAX_PATH_LEN: usize = 256;
+
+/// The sender of a message: the null path `<>` (bounces) or an address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReversePath<'a> {
+    /// `<>`.
+    Null,
+    /// `<local@domain>` (a source route, if any, is dropped).
+    Address(Cow<'a, str>),
+}
+
+impl ReversePath<'_> {
+    /// Owned copy.
+    pub fn into_owned(self) -> ReversePath<'static> {
+        match self {
+            ReversePath::Null => ReversePath::Null,
+            ReversePath::Address(a) => ReversePath::Address(Cow::Owned(a.into_owned())),
+        }
+    }
+
+    /// The address, or `""` for the null path.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ReversePath::Null => "",
+            ReversePath::Address(a) => a,
+        }
+    }
+}
+
+/// One SMTP command, borrowing from the line it was parsed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// `EHLO domain`.
+    Ehlo(&'a str),
+    /// `HELO domain`.
+    Helo(&'a str),
+    /// `MAIL FROM:<path> params`.
+    Mail {
+        /// Reverse path.
+        from: ReversePath<'a>,
+        /// ESMTP parameters.
+        params: MailParams<'a>,
+    },
+    /// `RCPT TO:<path> params`. `Postmaster` without domain is returned as `Postmaster`.
+    Rcpt {
+        /// Forward path (address without angle brackets).
+        to: Cow<'a, str>,
+        /// ESMTP parameters.
+        params: RcptParams<'a>,
+    },
+    /// `DATA`.
+    Data,
+    /// `BDAT size [LAST]` (RFC 3030).
+    Bdat {
+        /// Octets that follow the command line.
+        size: u64,
+        /// Whether this is the last chunk.
+        last: bool,
+    },
+    /// `RSET`.
+    Rset,
+    /// `NOOP [string]`.
+    Noop,
+    /// `QUIT`.
+    Quit,
+    /// `VRFY string`.
+    Vrfy,
+    /// `EXPN string`.
+    Expn,
+    /// `HELP [string]`.
+    Help,
+    /// `STARTTLS`.
+    StartTls,
+    /// `AUTH mechanism [initial-response]` (RFC 4954).
+    Auth {
+        /// Mechanism name as sent (compare case-insensitively).
+        mechanism: &'a str,
+        /// Initial response: base64 text, or `=` for an empty response.
+        initial: Option<&'a str>,
+    },
+}
+
+/// Why a command line was refused. Each maps to one reply (see `reply_for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not a command we know (500 5.5.1).
+    #[error("command unrecognized")]
+    Unknown,
+    /// Known command, bad arguments (501 5.5.4).
+    #[error("syntax error: {0}")]
+    Syntax(&'static str),
+    /// Bad sender address (501 5.1.7).
+    #[error("bad sender address syntax")]
+    BadSender,
+    /// Bad recipient address (501 5.1.3).
+    #[error("bad recipient address syntax")]
+    BadRecipient,
+    /// An ESMTP parameter we do not support (555 5.5.4).
+    #[error("unsupported parameter")]
+    UnknownParameter,
+}
+
+type Res<'a, T> = IResult<&'a [u8], T>;
+
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
+}
+
+fn is_qtext(b: u8) -> bool {
+    // qtextSMTP = %d32-33 / %d35-91 / %d93-126, plus UTF-8 (RFC 6531)
+    b == 32 || b == 33 || (35..=91).contains(&b) || (93..=126).contains(&b) || b >= 0x80
+}
+
+fn is_ldh(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80
+}
+
+fn dot_string(i: &[u8]) -> Res<'_, &[u8]> {
+    recognize((
+        take_while1(is_atext),
+        many0_count(preceded(tag(&b"."[..]), take_while1(is_atext))),
+    ))
+    .parse(i)
+}
+
+fn quoted_pair(i: &[u8]) -> Res<'_, &[u8]> {
+    match i {
+        [b'\\', c, ..] if (32..=126).contains(c) => Ok((&i[2..], &i[..2])),
+        _ => Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Escaped,
+        ))),
+    }
+}
+
+fn quoted_string(i: &[u8]) -> Res<'_, &[u8]> {
+    recognize(delimited(
+        tag(&b"\""[..]),
+        many0_count(nom::branch::alt((take_while1(is_qtext), quoted_pair))),
+        tag(&b"\""[..]),
+    ))
+    .parse(i)
+}
+
+fn sub_domain(i: &[u8]) -> Res<'_, &[u8]> {
+    let (rest, label) = take_while1(is_ldh).parse(i)?;
+    if label[0] == b'-' || label[label.len() - 1] == b'-' {
+        return Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Verify,
+        )));
+    }
+    Ok((rest, label))
+}
+
+fn domain_name(i: &[u8]) -> Res<'_, &[u8]> {
+    recognize((
+        sub_domain,
+        many0_count(preceded(tag(&b"."[..]), sub_domain)),
+    ))
+    .parse(i)
+}
+
+fn address_literal(i: &[u8]) -> Res<'_, &[u8]> {
+    // "[" 1*dcontent "]", dcontent = %d33-90 / %d94-126 (covers IPv4, IPv6: and general forms)
+    recognize(delimited(
+        tag(&b"["[..]),
+        take_while1(|b: u8| (33..=90).contains(&b) || (94..=126).contains(&b)),
+        tag(&b"]"[..]),
+    ))
+    .parse(i)
+}
+
+fn domain(i: &[u8]) -> Res<'_, &[u8]> {
+    nom::branch::alt((address_literal, domain_name)).parse(i)
+}
+
+fn mailbox(i: &[u8]) -> Res<'_, &[u8]> {
+    recognize((
+        nom::branch::alt((dot_string, quoted_string)),
+        tag(&b"@"[..]),
+        domain,
+    ))
+    .parse(i)
+}
+
+/// Source route `@a,@b:` (parsed and dropped, RFC 5321 section 4.1.2).
+fn adl(i: &[u8]) -> Res<'_, &[u8]> {
+    recognize((
+        tag(&b"@"[..]),
+        domain,
+        many0_count((tag(&b",@"[..]), domain)),
+        tag(&b":"[..]),
+    ))
+    .parse(i)
+}
+
+fn path(i: &[u8]) -> Res<'_, &[u8]> {
+    delimited(tag(&b"<"[..]), preceded(opt(adl), mailbox), tag(&b">"[..])).parse(i)
+}
+
+fn to_str(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
+/// Splits `keyword[=value]` parameters separated by spaces.
+fn next_param(i: &[u8]) -> Res<'_, (&[u8], Option<&[u8]>)> {
+    let (i, _) = take_while1(|b| b == b' ').parse(i)?;
+    let (i, kw) = recognize((
+        take_while1(|b: u8| b.is_ascii_alphanumeric()),
+        take_while(|b: u8| b.is_ascii_alphanumeric() || b == b'-'),
+    ))
+    .parse(i)?;
+    let (i, val) = opt(preceded(
+        tag(&b"="[..]),
+        take_while1(|b: u8| (33..=60).contains(&b) || (62..=126).contains(&b) || b >= 0x80),
+    ))
+    .parse(i)?;
+    Ok((i, (kw, val)))
+}
+
+fn trailing_ws(i: &[u8]) -> bool {
+    i.iter().all(|&b| b == b' ' || b == b'\t')
+}
+
+fn mail_params(mut i: &[u8]) -> Result<MailParams<'_>, ParseError> {
+    let mut p = MailParams::default();
+    while !trailing_ws(i) {
+        let (rest, (kw, val)) = next_param(i).map_err(|_| ParseError::Syntax("bad parameter"))?;
+        i = rest;
+        let dup = || ParseError::Syntax("duplicate parameter");
+        if kw.eq_ignore_ascii_case(b"SIZE") {
+            let v = val.ok_or(ParseError::Syntax("SIZE needs a value"))?;
+            if p.size.is_some() {
+                return Err(dup());
+            }
+            if v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
+                return Err(ParseError::Syntax("bad SIZE value"));
+            }
+            p.size = Some(
+                to_str(v)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or(ParseError::Syntax("bad SIZE value"))?,
+            );
+        } else if kw.eq_ignore_ascii_case(b"BODY") {
+            let v = val.ok_or(ParseError::Syntax("BODY needs a value"))?;
+            if p.body.is_some() {
+                return Err(dup());
+            }
+            p.body = Some(if v.eq_ignore_ascii_case(b"7BIT") {
+                Body::SevenBit
+            } else if v.eq_ignore_ascii_case(b"8BITMIME") {
+                Body::EightBitMime
+            } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
+                Body::BinaryMime
+            } else {
+                return Err(ParseError::Syntax("bad BODY value"));
+            });
+        } else if kw.eq_ignore_ascii_case(b"SMTPUTF8") {
+            if val.is_some() {
+                return Err(ParseError::Syntax("SMTPUTF8 takes no value"));
+            }
+            if p.smtputf8 {
+                return Err(dup());
+            }
+            p.smtputf8 = true;
+        } else if kw.eq_ignore_ascii_case(b"RET") {
+            let v = val.ok_or(ParseError::Syntax("RET needs a value"))?;
+            if p.ret.is_some() {
+                return Err(dup());
+            }
+            p.ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
+                Ret::Full
+            } else if v.eq_ignore_ascii_case(b"HDRS") {
+                Ret::Headers
+            } else {
+                return Err(ParseError::Syntax("bad RET value"));
+            });
+        } else if kw.eq_ignore_ascii_case(b"ENVID") {
+            let v = val.ok_or(ParseError::Syntax("ENVID needs a value"))?;
+            if p.envid.is_some() {
+                return Err(dup());
+            }
+            if v.len() > 100 || !is_xtext(v) {
+                return Err(ParseError::Syntax("bad ENVID value"));
+            }
+            p.envid = to_str(v).map(Cow::Borrowed);
+        } else if kw.eq_ignore_ascii_case(b"AUTH") {
+            let v = val.ok_or(ParseError::Syntax("AUTH needs a value"))?;
+            if p.auth.is_some() {
+                return Err(dup());
+            }
+            if v != b"<>" && !is_xtext(v) {
+                return Err(ParseError::Syntax("bad AUTH value"));
+            }
+            p.auth = to_str(v).map(Cow::Borrowed);
+        } else {
+            return Err(ParseError::UnknownParameter);
+        }
+    }
+    Ok(p)
+}
+
+fn rcpt_params(mut i: &[u8]) -> Result<RcptParams<'_>, ParseError> {
+    let mut p = RcptParams::default();
+    while !trailing_ws(i) {
+        let (rest, (kw, val)) = next_param(i).map_err(|_| ParseError::Syntax("bad parameter"))?;
+        i = rest;
+        if kw.eq_ignore_ascii_case(b"NOTIFY") {
+            let v = val.ok_or(ParseError::Syntax("NOTIFY needs a value"))?;
+            if p.notify.is_some() {
+                return Err(ParseError::Syntax("duplicate parameter"));
+            }
+            let bad = ParseError::Syntax("bad NOTIFY value");
+            let mut n = Notify::NEVER;
+            if !v.eq_ignore_ascii_case(b"NEVER") {
+                for item in v.split(|&b| b == b',') {
+                    let flag = if item.eq_ignore_ascii_case(b"SUCCESS") {
+                        &mut n.success
+                    } else if item.eq_ignore_ascii_case(b"FAILURE") {
+                        &mut n.failure
+                    } else if item.eq_ignore_ascii_case(b"DELAY") {
+                        &mut n.delay
+                    } else {
+                        return Err(bad);
+                    };
+                    if *flag {
+                        return Err(bad);
+                    }
+                    *flag = true;
+                }
+            }
+            p.notify = Some(n);
+        } else if kw.eq_ignore_ascii_case(b"ORCPT") {
+            let v = val.ok_or(ParseError::Syntax("ORCPT needs a value"))?;
+            if p.orcpt.is_some() {
+                return Err(ParseError::Syntax("duplicate parameter"));
+            }
+            let bad = ParseError::Syntax("bad ORCPT value");
+            let semi = memchr::memchr(b';', v).ok_or(bad)?;
+            let (t, a) = (&v[..semi], &v[semi + 1..]);
+            if t.is_empty()
+                || !t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                || a.is_empty()
+                || a.len() > 500
+                || !is_xtext(a)
+            {
+                return Err(bad);
+            }
+            p.orcpt = Some(Orcpt {
+                addr_type: Cow::Borrowed(to_str(t).ok_or(bad)?),
+                addr: Cow::Borrowed(to_str(a).ok_or(bad)?),
+            });
+        } else {
+            return Err(ParseError::UnknownParameter);
+        }
+    }
+    Ok(p)
+}
+
+/// Strips `FROM:` / `TO:` (case-insensitive) and optional spaces after the colon (a common
+/// client quirk, accepted like Postfix does).
+fn strip_keyword<'a>(i: &'a [u8], kw: &[u8]) -> Option<&'a [u8]> {
+    if i.len() >= kw.len() && i[..kw.len()].eq_ignore_ascii_case(kw) {
+        let rest = &i[kw.len()..];
+        let n = rest.iter().take_while(|&&b| b == b' ').count();
+        Some(&rest[n..])
+    } else {
+        None
+    }
+}
+
+fn parse_mail(args: &[u8]) -> Result<Command<'_>, ParseError> {
+    let rest =
+        strip_keyword(args, b"FROM:").ok_or(ParseError::Syntax("expected FROM:<address>"))?;
+    let (rest, from) = if let Some(r) = rest.strip_prefix(b"<>") {
+        (r, ReversePath::Null)
+    } else {
+        let (r, m) = path(rest).map_err(|_| ParseError::BadSender)?;
+        if m.len() > MAX_PATH_LEN {
+            return Err(ParseError::BadSender);
+        }
+        (
+            r,
+            ReversePath::Address(Cow::Borrowed(to_str(m).ok_or(ParseError::BadSender)?)),
+        )
+    };
+    if !rest.is_empty() && rest[0] != b' ' && rest[0] != b'\t' {
+        return Err(ParseError::BadSender);
+    }
+    Ok(Command::Mail {
+        from,
+        params: mail_params(rest)?,
+    })
+}
+
+fn parse_rcpt(args: &[u8]) -> Result<Command<'_>, ParseError> {
+    let rest = strip_keyword(args, b"TO:").ok_or(ParseError::Syntax("expected TO:<address>"))?;
+    let (rest, to) = if rest.len() >= 12 && rest[..12].eq_ignore_ascii_case(b"<postmaster>") {
+        (&rest[12..], &rest[1..11])
+    } else {
+        let (r, m) = path(rest).map_err(|_| ParseError::BadRecipient)?;
+        if m.len() > MAX_PATH_LEN {
+            return Err(ParseError::BadRecipient);
+        }
+        (r, m)
+    };
+    if !rest.is_empty() && rest[0] != b' ' && rest[0] != b'\t' {
+        return Err(ParseError::BadRecipient);
+    }
+    Ok(Command::Rcpt {
+        to: Cow::Borrowed(to_str(to).ok_or(ParseError::BadRecipient)?),
+        params: rcpt_params(rest)?,
+    })
+}
+
+fn parse_domain_arg(args: &[u8]) -> Result<&str, ParseError> {
+    let end = args
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(args.len());
+    let (name, rest) = args.split_at(end);
+    if name.is_empty() {
+        return Err(ParseError::Syntax("domain name required"));
+    }
+    if !trailing_ws(rest) || name.iter().any(|&b| b < 0x21 || b == 0x7f) {
+        return Err(ParseError::Syntax("bad domain name"));
+    }
+    to_str(name).ok_or(ParseError::Syntax("bad domain name"))
+}
+
+fn parse_bdat(args: &[u8]) -> Result<Command<'_>, ParseError> {
+    let bad = ParseError::Syntax("expected BDAT size [LAST]");
+    let end = args.iter().position(|&b| b == b' ').unwrap_or(args.len());
+    let (num, rest) = args.split_at(end);
+    if num.is_empty() || num.len() > 19 || !num.iter().all(u8::is_ascii_digit) {
+        return Err(bad);
+    }
+    let size: u64 = to_str(num).and_then(|s| s.parse().ok()).ok_or(bad)?;
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let end = rest
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(rest.len());
+    let (word, tail) = rest.split_at(end);
+    if !trailing_ws(tail) {
+        return Err(bad);
+    }
+    let last = if word.is_empty() {
+        false
+    } else if word.eq_ignore_ascii_case(b"LAST") {
+        true
+    } else {
+        return Err(bad);
+    };
+    Ok(Command::Bdat { size, last })
+}
+
+fn parse_auth(args: &[u8]) -> Result<Command<'_>, ParseError> {
+    let bad = ParseError::Syntax("expected AUTH mechanism [initial-response]");
+    let end = args.iter().position(|&b| b == b' ').unwrap_or(args.len());
+    let (mech, rest) = args.split_at(end);
+    if mech.is_empty()
+        || mech.len() > 20
+        || !mech
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    {
+        return Err(bad);
+    }
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let end = rest
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(rest.len());
+    let (ir, tail) = rest.split_at(end);
+    if !trailing_ws(tail) {
+        return Err(bad);
+    }
+    let initial = if ir.is_empty() {
+        None
+    } else if ir == b"="
+        || ir
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b))
+    {
+        Some(to_str(ir).ok_or(bad)?)
+    } else {
+        return Err(bad);
+    };
+    Ok(Command::Auth {
+        mechanism: to_str(mech).ok_or(bad)?,
+        initial,
+    })
+}
+
+fn no_args<'a>(args: &[u8], cmd: Command<'a>) -> Result<Command<'a>, ParseError> {
+    if trailing_ws(args) {
+        Ok(cmd)
+    } else {
+        Err(ParseError::Syntax("no arguments allowed"))
+    }
+}
+
+/// Parses one command line (without the CRLF).
+pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
+    let sp = memchr::memchr(b' ', line);
+    let (verb, args, had_space) = match sp {
+        Some(n) => (&line[..n], &line[n + 1..], true),
+        None => (line, &line[line.len()..], false),
+    };
+    if verb.len() > 8 || verb.len() < 4 {
+        return Err(ParseError::Unknown);
+    }
+    let mut key = [0u8; 8];
+    for (k, b) in key.iter_mut().zip(verb) {
+        *k = b.to_ascii_uppercase();
+    }
+    fn needs_arg_fn(args: &[u8], had_space: bool) -> Result<&[u8], ParseError> {
+        if had_space {
+            Ok(args)
+        } else {
+            Err(ParseError::Syntax("argument required"))
+        }
+    }
+    let needs_arg = |a| needs_arg_fn(a, had_space);
+    match &key {
+        b"EHLO\0\0\0\0" => Ok(Command::Ehlo(parse_domain_arg(needs_arg(args)?)?)),
+        b"HELO\0\0\0\0" => Ok(Command::Helo(parse_domain_arg(needs_arg(args)?)?)),
+        b"MAIL\0\0\0\0" => parse_mail(needs_arg(args)?),
+        b"RCPT\0\0\0\0" => parse_rcpt(needs_arg(args)?),
+        b"DATA\0\0\0\0" => no_args(args, Command::Data),
+        b"BDAT\0\0\0\0" => parse_bdat(needs_arg(args)?),
+        b"RSET\0\0\0\0" => no_args(args, Command::Rset),
+        b"NOOP\0\0\0\0" => Ok(Command::Noop),
+        b"QUIT\0\0\0\0" => no_args(args, Command::Quit),
+        b"VRFY\0\0\0\0" => {
+            needs_arg(args)?;
+            Ok(Command::Vrfy)
+        }
+        b"EXPN\0\0\0\0" => {
+            needs_arg(args)?;
+            Ok(Command::Expn)
+        }
+        b"HELP\0\0\0\0" => Ok(Command::Help),
+        b"STARTTLS" => no_args(args, Command::StartTls),
+        b"AUTH\0\0\0\0" => parse_auth(needs_arg(args)?),
+        _ => Err(ParseError::Unknown),
+    }
+}

@@ -1,0 +1,239 @@
+//! DATA transparency (RFC 5321 section 4.5.2): dot-unstuffing with end-of-data detection for the
+//! server, dot-stuffing for the client.
+//!
+//! The end of data is exactly `<CRLF>.<CRLF>`, where the first CRLF ends the previous line (or
+//! is the CRLF of the DATA command). `<LF>.<LF>`, `<CR>.<CR>`, `<LF>.<CRLF>` and any other
+//! variant are never an end of data, so SMTP smuggling is impossible. Bare CR and bare LF are
+//! either passed through and flagged (the server then rejects the message) or normalised to CRLF.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// What to do with a bare CR or bare LF inside DATA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BareLinePolicy {
+    /// Refuse the whole message (550 5.6.11 at the end of data). The default.
+    #[default]
+    Reject,
+    /// Replace each bare CR and bare LF with CRLF.
+    Normalize,
+}
+
+/// Result of one [`DotUnstuffer::decode`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeStatus {
+    /// All complete input was decoded; feed more.
+    NeedMore,
+    /// The end-of-data line was consumed; what follows in the buffer is the next command.
+    End,
+}
+
+/// Streaming dot-unstuffer and end-of-data detector (server side).
+///
+/// Decoded data is handed out as [`Bytes`] slices of the input buffer (no copy).
+#[derive(Debug, Clone)]
+pub struct DotUnstuffer {
+    line_start: bool,
+    policy: BareLinePolicy,
+    bare: bool,
+}
+
+enum Scan {
+    /// `b[..n]` is plain data and the rest cannot be decided yet.
+    Partial(usize),
+    /// `b[..n]` is plain data ending in CRLF; `n` is the start of a line that needs a look.
+    LineStart(usize),
+    /// `b[n]` is a bare LF.
+    BareLf(usize),
+    /// `b[n]` is a bare CR.
+    BareCr(usize),
+}
+
+/// Returns true when the 64-byte block `b` has no CR and no LF (the compiler vectorises this).
+#[inline]
+fn block_plain(b: &[u8]) -> bool {
+    let mut acc = 0u8;
+    for &c in &b[..64] {
+        acc |= u8::from(c == b'\r' || c == b'\n');
+    }
+    acc == 0
+}
+
+fn scan(b: &[u8]) -> Scan {
+    let len = b.len();
+    let mut p = 0;
+    loop {
+        // Fast skip over 64-byte blocks free of CR and LF.
+        while p + 64 <= len && block_plain(&b[p..p + 64]) {
+            p += 64;
+        }
+        let j = match memchr::memchr2(b'\r', b'\n', &b[p..]) {
+            None => return Scan::Partial(len),
+            Some(k) => p + k,
+        };
+        if b[j] == b'\n' {
+            return Scan::BareLf(j);
+        }
+        if j + 1 == len {
+            return Scan::Partial(j);
+        }
+        if b[j + 1] != b'\n' {
+            return Scan::BareCr(j);
+        }
+        let n = j + 2;
+        if n == len || b[n] == b'.' {
+            return Scan::LineStart(n);
+        }
+        p = n;
+    }
+}
+
+impl DotUnstuffer {
+    /// A decoder positioned right after the `DATA` command line.
+    pub fn new(policy: BareLinePolicy) -> Self {
+        DotUnstuffer {
+            line_start: true,
+            policy,
+            bare: false,
+        }
+    }
+
+    /// Whether a bare CR or LF has been seen.
+    pub fn saw_bare_line_ending(&self) -> bool {
+        self.bare
+    }
+
+    /// Decodes as much of `input` as possible, consuming it from the front and calling `emit`
+    /// with each decoded piece. Stops after the end-of-data line, or when the rest of the input
+    /// cannot be decided without more bytes (at most `CRLF.CR` stays in `input`).
+    pub fn decode(&mut self, input: &mut BytesMut, emit: &mut impl FnMut(Bytes)) -> DecodeStatus {
+        loop {
+            if self.line_start {
+                match input.first() {
+                    None => return DecodeStatus::NeedMore,
+                    Some(b'.') => match input.get(1) {
+                        None => return DecodeStatus::NeedMore,
+                        Some(b'\r') => match input.get(2) {
+                            None => return DecodeStatus::NeedMore,
+                            Some(b'\n') => {
+                                input.advance(3);
+                                return DecodeStatus::End;
+                            }
+                            Some(_) => {
+                                input.advance(1);
+                                self.line_start = false;
+                            }
+                        },
+                        Some(_) => {
+                            input.advance(1);
+                            self.line_start = false;
+                        }
+                    },
+                    Some(_) => self.line_start = false,
+                }
+            }
+            match scan(input) {
+                Scan::Partial(n) => {
+                    if n > 0 {
+                        emit(input.split_to(n).freeze());
+                    }
+                    return DecodeStatus::NeedMore;
+                }
+                Scan::LineStart(n) => {
+                    emit(input.split_to(n).freeze());
+                    self.line_start = true;
+                }
+                Scan::BareLf(n) | Scan::BareCr(n) => {
+                    self.bare = true;
+                    match self.policy {
+                        BareLinePolicy::Normalize => {
+                            if n > 0 {
+                                emit(input.split_to(n).freeze());
+                            }
+                            input.advance(1);
+                            emit(Bytes::from_static(b"\r\n"));
+                        }
+                        BareLinePolicy::Reject => emit(input.split_to(n + 1).freeze()),
+                    }
+                    // A bare line ending never starts a line: a dot after it stays.
+                    self.line_start = false;
+                }
+            }
+        }
+    }
+}
+
+/// Streaming dot-stuffer (client side): doubles a dot at the start of every line, turns bare CR
+/// and bare LF into CRLF, and writes the end-of-data line.
+#[derive(Debug, Clone)]
+pub struct DotStuffer {
+    line_start: bool,
+    pending_cr: bool,
+}
+
+impl Default for DotStuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DotStuffer {
+    /// A stuffer at the start of a message.
+    pub fn new() -> Self {
+        DotStuffer {
+            line_start: true,
+            pending_cr: false,
+        }
+    }
+
+    /// Encodes `input`, appending to `out`.
+    pub fn encode(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len() + 8);
+        if self.pending_cr {
+            self.pending_cr = false;
+            out.extend_from_slice(b"\r\n");
+            self.line_start = true;
+            if input.first() == Some(&b'\n') {
+                input = &input[1..];
+            }
+        }
+        while !input.is_empty() {
+            if self.line_start && input[0] == b'.' {
+                out.push(b'.');
+            }
+            self.line_start = false;
+            match memchr::memchr2(b'\r', b'\n', input) {
+                None => {
+                    out.extend_from_slice(input);
+                    return;
+                }
+                Some(j) => {
+                    out.extend_from_slice(&input[..j]);
+                    if input[j] == b'\r' {
+                        if j + 1 == input.len() {
+                            self.pending_cr = true;
+                            return;
+                        }
+                        let skip = if input[j + 1] == b'\n' { 2 } else { 1 };
+                        input = &input[j + skip..];
+                    } else {
+                        input = &input[j + 1..];
+                    }
+                    out.extend_from_slice(b"\r\n");
+                    self.line_start = true;
+                }
+            }
+        }
+    }
+
+    /// Ends the message: completes the last line if needed and writes `.CRLF`.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            out.extend_from_slice(b"\r\n");
+        } else if !self.line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        self.line_start = true;
+    }
+}
