@@ -1,0 +1,118 @@
+//! [`MemoryStore`]: everything in memory, for tests and examples.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table};
+use crate::engine::{Engine, StoreConfig};
+use crate::error::Result;
+
+struct MemBackend {
+    tables: Mutex<Vec<BTreeMap<Vec<u8>, Bytes>>>,
+}
+
+impl MemBackend {
+    fn apply(&self, muts: &[Mutation]) {
+        let mut t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        for m in muts {
+            let table = &mut t[m.table.index()];
+            match &m.value {
+                Some(v) => {
+                    table.insert(m.key.clone(), v.clone());
+                }
+                None => {
+                    table.remove(&m.key);
+                }
+            }
+        }
+    }
+}
+
+impl Backend for MemBackend {
+    fn submit(&self, batch: Batch) -> Ack {
+        let (tx, rx) = oneshot::channel();
+        self.apply(&batch.muts);
+        batch.publish();
+        let _ = tx.send(Ok(()));
+        rx
+    }
+
+    fn write_now(&self, muts: Vec<Mutation>) -> Result<()> {
+        self.apply(&muts);
+        Ok(())
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(
+            self.tables.lock().unwrap_or_else(|p| p.into_inner())[table.index()]
+                .get(key)
+                .cloned(),
+        )
+    }
+
+    fn scan(&self, table: Table, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+        let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        for (k, v) in &t[table.index()] {
+            f(k, v)?;
+        }
+        Ok(())
+    }
+
+    fn location(&self) -> PathBuf {
+        PathBuf::from("<memory>")
+    }
+
+    fn failed(&self) -> bool {
+        false
+    }
+}
+
+/// A store kept entirely in memory; nothing survives the value. Same semantics as the
+/// durable backends (it runs the same engine), so it is a faithful stand-in for tests.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use mailstore::{AccountId, Flags, MailboxName, MemoryStore, Store};
+/// let store = MemoryStore::new();
+/// let me = AccountId::new("li@example.edu.cn").unwrap();
+/// store.create_account(&me, &[]).await.unwrap();
+/// let inbox = store.mailbox_id(&me, &MailboxName::inbox()).await.unwrap();
+/// let a = store.append(inbox, "Subject: hi\r\n\r\nbody\r\n".into(), Flags::empty(), 0).await.unwrap();
+/// assert_eq!(a.uid.get(), 1);
+/// # });
+/// ```
+pub struct MemoryStore {
+    engine: Engine,
+}
+
+impl MemoryStore {
+    /// An empty store with default settings.
+    pub fn new() -> MemoryStore {
+        MemoryStore::with_config(StoreConfig::default())
+    }
+
+    /// An empty store with `config`.
+    pub fn with_config(config: StoreConfig) -> MemoryStore {
+        let backend = MemBackend {
+            tables: Mutex::new(vec![BTreeMap::new(); Table::ALL.len()]),
+        };
+        // Loading an empty in-memory backend cannot fail; its one write completes at once.
+        let engine = match Engine::open(Box::new(backend), config.clone()) {
+            Ok(e) => e,
+            Err(e) => unreachable!("empty memory store failed to open: {e}"),
+        };
+        MemoryStore { engine }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+crate::delegate::delegate_store!(MemoryStore);
