@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod command;
 pub mod data;
 mod error;
@@ -9,14 +10,17 @@ mod framer;
 pub mod params;
 pub mod received;
 pub mod reply;
+pub mod reply_parser;
 mod secret;
 pub mod server;
 
+pub use client::{Capabilities, Client, ClientConfig, ClientEvent, Envelope};
 pub use command::{Command, ParseError, ReversePath, parse_command};
 pub use data::{BareLinePolicy, DecodeStatus, DotStuffer, DotUnstuffer};
 pub use error::Error;
 pub use params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret};
 pub use received::{ReceivedInfo, received_header};
 pub use reply::{EnhancedCode, Reply};
+pub use reply_parser::{ReplyError, ReplyParser, parse_reply};
 pub use secret::Secret;
 pub use server::{AbortReason, AuthPolicy, Config, Event, Mechanism, Server};
