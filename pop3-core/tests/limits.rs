@@ -278,7 +278,7 @@ fn big_message_streams_in_bounded_windows() {
     msg.extend_from_slice(b"Subject: big\n\n");
     let mut i = 0u32;
     while msg.len() < 3_000_000 {
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             msg.extend_from_slice(b".");
         }
         msg.extend_from_slice(format!("line {i} of the big message\n").as_bytes());
