@@ -32,10 +32,7 @@ pub(crate) fn render(raw: &[u8], entity: &Entity, extensible: bool, out: &mut Ve
         Kind::Leaf | Kind::Message(_) => {
             let ct = &entity.ctype;
             let is_message = matches!(entity.kind, Kind::Message(_));
-            let (main, sub) = if !is_message
-                && ct.main == "message"
-                && (ct.sub == "rfc822" || ct.sub == "global")
-            {
+            let (main, sub) = if !is_message && ct.is("message", "rfc822") {
                 // A transfer-encoded message/rfc822 cannot be shown with an envelope and must not
                 // be shown as a basic MESSAGE/RFC822 either (ambiguous grammar): it is opaque data.
                 ("APPLICATION".to_string(), "OCTET-STREAM".to_string())

@@ -35,7 +35,8 @@ pub(crate) enum Kind {
     /// A multipart with its body parts (always at least one: an empty multipart gets a synthetic
     /// empty text/plain part so that BODYSTRUCTURE stays valid).
     Multipart(Vec<Entity>),
-    /// `message/rfc822` (or `message/global`) with an identity transfer encoding.
+    /// `message/rfc822` with an identity transfer encoding. (`message/global` is left a leaf:
+    /// IMAP4rev1 clients, most of ours, would not expect an envelope after it.)
     Message(Box<Entity>),
 }
 
@@ -272,10 +273,7 @@ fn parse_entity(raw: &[u8], range: Range<usize>, default: ContentType, depth: us
                 Kind::Leaf
             }
         }
-    } else if ctype.main == "message"
-        && (ctype.sub == "rfc822" || ctype.sub == "global")
-        && identity_encoding(hdr)
-    {
+    } else if ctype.is("message", "rfc822") && identity_encoding(hdr) {
         let inner = parse_entity(raw, body.clone(), ContentType::text_plain(), depth + 1);
         Kind::Message(Box::new(inner))
     } else {
