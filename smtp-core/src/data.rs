@@ -187,6 +187,9 @@ impl DotStuffer {
 
     /// Encodes `input`, appending to `out`.
     pub fn encode(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        if input.is_empty() {
+            return;
+        }
         out.reserve(input.len() + 8);
         if self.pending_cr {
             self.pending_cr = false;

@@ -269,3 +269,15 @@ fn reply_timeout_closes() {
     c.handle_timeout(t0 + Duration::from_secs(300));
     assert_eq!(c.poll_event(), Some(ClientEvent::Closed));
 }
+
+#[test]
+fn stuffer_cr_before_empty_chunk_then_lf() {
+    // Found by proptest: a CR at a chunk end, an empty chunk, then LF is one CRLF.
+    let mut s = smtp_core::DotStuffer::new();
+    let mut out = Vec::new();
+    s.encode(b"a\r", &mut out);
+    s.encode(b"", &mut out);
+    s.encode(b"\nb", &mut out);
+    s.finish(&mut out);
+    assert_eq!(out, b"a\r\nb\r\n.\r\n");
+}
