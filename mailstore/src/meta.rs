@@ -294,9 +294,8 @@ fn describe_part(
             }
         }
         PartType::Message(inner) => {
-            // A nested message's offsets are relative to the nested bytes, which start at
-            // this part's body.
-            let inner_base = base.saturating_add(part.offset_body);
+            // mail-parser gives nested parts offsets within the outer raw bytes.
+            let inner_base = base;
             bp.envelope = Some(Box::new(envelope(inner)));
             bp.children
                 .push(describe_part(inner, 0, inner_base, depth + 1, seen));

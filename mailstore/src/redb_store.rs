@@ -147,7 +147,16 @@ impl RedbStore {
             Ok(Err(DatabaseError::UpgradeRequired(v))) => {
                 return Err(corrupt(format!("redb file format {v} needs an upgrade")));
             }
-            Ok(Err(DatabaseError::Storage(redb::StorageError::Io(e)))) => {
+            Ok(Err(DatabaseError::Storage(redb::StorageError::Io(e))))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied
+                        | std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::StorageFull
+                        | std::io::ErrorKind::ReadOnlyFilesystem
+                        | std::io::ErrorKind::OutOfMemory
+                ) =>
+            {
                 return Err(StoreError::Backend(format!(
                     "cannot open {}: {e}",
                     path.display()

@@ -971,7 +971,9 @@ impl Engine {
                 .ok_or(StoreError::NoSuchArchived(id))?;
             tx.del(Table::Archive, codec::u64_key(id));
             // The archive's reference moves to the restored message.
-            let (u, ms) = st.insert_msg(to.0, a.flags, a.internal_date, a.blob, tx)?;
+            let mut flags = a.flags;
+            flags.remove(&crate::flags::Flag::Deleted);
+            let (u, ms) = st.insert_msg(to.0, flags, a.internal_date, a.blob, tx)?;
             Ok(Appended {
                 uid_validity: uidv(uv),
                 uid: uid(u),

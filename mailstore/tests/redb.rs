@@ -1,0 +1,130 @@
+//! The conformance suite on the redb backend, plus reopen, corrupt and newer-format tests.
+use std::sync::Arc;
+
+use mailstore::{RedbStore, Store, StoreError, conformance};
+
+fn make() -> Arc<dyn Store> {
+    // Each store gets its own directory under cargo's per-target scratch dir.
+    let dir = tempfile::Builder::new()
+        .prefix("redb-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir")
+        .keep();
+    Arc::new(RedbStore::open(&dir).expect("open"))
+}
+
+#[tokio::test]
+async fn conformance_suite() {
+    conformance::run_all(&make).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrency() {
+    conformance::concurrent_appends_and_flags(make(), 32, 8).await;
+}
+
+#[test]
+fn model_based() {
+    conformance::model_proptest(&make, 12);
+}
+
+#[tokio::test]
+async fn reopen_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    conformance::reopen_keeps_everything(&move || {
+        Arc::new(RedbStore::open(&path).expect("reopen")) as Arc<dyn Store>
+    })
+    .await;
+}
+
+#[test]
+fn second_open_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _a = RedbStore::open(dir.path()).unwrap();
+    match RedbStore::open(dir.path()) {
+        Err(StoreError::AlreadyOpen(_)) => {}
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("opened twice"),
+    }
+}
+
+#[test]
+fn corrupt_file_gives_clear_error() {
+    for garbage in [
+        vec![0u8; 0],
+        b"this is not a database".to_vec(),
+        vec![0xffu8; 8192],
+        (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(mailstore::REDB_FILE), &garbage).unwrap();
+        match RedbStore::open(dir.path()) {
+            Err(e @ StoreError::Corrupt { .. }) => {
+                assert!(e.to_string().contains("corrupt"), "{e}");
+            }
+            Err(e) => panic!("{} bytes: wrong error {e}", garbage.len()),
+            Ok(_) if garbage.is_empty() => {} // an empty file is a new store
+            Ok(_) => panic!("{} bytes of garbage opened as a store", garbage.len()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn damaged_store_gives_clear_error() {
+    // A valid redb file whose contents break the store's invariants.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        let a = mailstore::AccountId::new("x@example.org").unwrap();
+        s.create_account(&a, &[]).await.unwrap();
+    }
+    {
+        let db = redb::Database::open(dir.path().join(mailstore::REDB_FILE)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("mailboxes");
+            let mut t = tx.open_table(def).unwrap();
+            t.insert(&1u64.to_be_bytes()[..], &b"{not json"[..])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    match RedbStore::open(dir.path()) {
+        Err(e @ StoreError::Corrupt { .. }) => assert!(e.to_string().contains("mailbox 1"), "{e}"),
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("damaged store opened"),
+    }
+}
+
+#[tokio::test]
+async fn newer_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(RedbStore::open(dir.path()).unwrap());
+    {
+        let db = redb::Database::open(dir.path().join(mailstore::REDB_FILE)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("meta");
+            let mut t = tx.open_table(def).unwrap();
+            t.insert(
+                &b"format"[..],
+                &(mailstore::FORMAT_VERSION + 1).to_le_bytes()[..],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    match RedbStore::open(dir.path()) {
+        Err(StoreError::NewerFormat {
+            found, supported, ..
+        }) => {
+            assert_eq!(
+                (found, supported),
+                (mailstore::FORMAT_VERSION + 1, mailstore::FORMAT_VERSION)
+            );
+        }
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("newer format opened"),
+    }
+}
