@@ -1,0 +1,193 @@
+//! [`RedbStore`]: the [`AuthStore`] on a redb database file (feature `redb`).
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::account::{Account, DomainPolicy};
+use crate::address::Address;
+use crate::error::Error;
+use crate::log::{AuditEvent, LoginEvent};
+use crate::store::AuthStore;
+
+const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_accounts");
+const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_domains");
+const LOGINS: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_logins");
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_audit");
+
+/// Accounts, domain policies and both logs in one redb file. Records are JSON. Each call is
+/// one transaction, committed durably before it returns.
+pub struct RedbStore {
+    db: Database,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedbStore")
+    }
+}
+
+fn store_err(e: impl std::fmt::Display) -> Error {
+    Error::Store(e.to_string())
+}
+
+impl RedbStore {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let db = Database::create(path).map_err(store_err)?;
+        let tx = db.begin_write().map_err(store_err)?;
+        {
+            tx.open_table(ACCOUNTS).map_err(store_err)?;
+            tx.open_table(DOMAINS).map_err(store_err)?;
+            tx.open_table(LOGINS).map_err(store_err)?;
+            tx.open_table(AUDIT).map_err(store_err)?;
+        }
+        tx.commit().map_err(store_err)?;
+        Ok(RedbStore { db })
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+    ) -> Result<Option<T>, Error> {
+        let tx = self.db.begin_read().map_err(store_err)?;
+        let t = tx.open_table(table).map_err(store_err)?;
+        match t.get(key).map_err(store_err)? {
+            Some(v) => serde_json::from_slice(v.value())
+                .map(Some)
+                .map_err(|e| Error::Store(format!("corrupt record {key:?}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    fn put<T: serde::Serialize>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value).map_err(store_err)?;
+        let tx = self.db.begin_write().map_err(store_err)?;
+        {
+            let mut t = tx.open_table(table).map_err(store_err)?;
+            t.insert(key, bytes.as_slice()).map_err(store_err)?;
+        }
+        tx.commit().map_err(store_err)
+    }
+
+    fn append<T: serde::Serialize>(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+        value: &T,
+    ) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value).map_err(store_err)?;
+        let tx = self.db.begin_write().map_err(store_err)?;
+        {
+            let mut t = tx.open_table(table).map_err(store_err)?;
+            let next = t
+                .last()
+                .map_err(store_err)?
+                .map_or(0, |(k, _)| k.value() + 1);
+            t.insert(next, bytes.as_slice()).map_err(store_err)?;
+        }
+        tx.commit().map_err(store_err)
+    }
+
+    fn newest<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+        limit: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, Error> {
+        let tx = self.db.begin_read().map_err(store_err)?;
+        let t = tx.open_table(table).map_err(store_err)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(store_err)?.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, v) = item.map_err(store_err)?;
+            let e: T = serde_json::from_slice(v.value()).map_err(store_err)?;
+            if keep(&e) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl AuthStore for RedbStore {
+    fn account(&self, address: &Address) -> Result<Option<Account>, Error> {
+        self.get(ACCOUNTS, address.as_str())
+    }
+
+    fn insert_account(&self, account: &Account) -> Result<bool, Error> {
+        let bytes = serde_json::to_vec(account).map_err(store_err)?;
+        let tx = self.db.begin_write().map_err(store_err)?;
+        {
+            let mut t = tx.open_table(ACCOUNTS).map_err(store_err)?;
+            if t.get(account.address.as_str()).map_err(store_err)?.is_some() {
+                return Ok(false);
+            }
+            t.insert(account.address.as_str(), bytes.as_slice())
+                .map_err(store_err)?;
+        }
+        tx.commit().map_err(store_err)?;
+        Ok(true)
+    }
+
+    fn put_account(&self, account: &Account) -> Result<(), Error> {
+        self.put(ACCOUNTS, account.address.as_str(), account)
+    }
+
+    fn delete_account(&self, address: &Address) -> Result<bool, Error> {
+        let tx = self.db.begin_write().map_err(store_err)?;
+        let existed = {
+            let mut t = tx.open_table(ACCOUNTS).map_err(store_err)?;
+            t.remove(address.as_str()).map_err(store_err)?.is_some()
+        };
+        tx.commit().map_err(store_err)?;
+        Ok(existed)
+    }
+
+    fn account_addresses(&self) -> Result<Vec<Address>, Error> {
+        let tx = self.db.begin_read().map_err(store_err)?;
+        let t = tx.open_table(ACCOUNTS).map_err(store_err)?;
+        let mut v = Vec::new();
+        for item in t.iter().map_err(store_err)? {
+            let (k, _) = item.map_err(store_err)?;
+            v.push(
+                Address::parse(k.value())
+                    .map_err(|e| Error::Store(format!("corrupt account key: {e}")))?,
+            );
+        }
+        Ok(v)
+    }
+
+    fn domain_policy(&self, domain: &str) -> Result<Option<DomainPolicy>, Error> {
+        self.get(DOMAINS, &domain.to_ascii_lowercase())
+    }
+
+    fn set_domain_policy(&self, domain: &str, policy: &DomainPolicy) -> Result<(), Error> {
+        self.put(DOMAINS, &domain.to_ascii_lowercase(), policy)
+    }
+
+    fn append_login(&self, event: &LoginEvent) -> Result<(), Error> {
+        self.append(LOGINS, event)
+    }
+
+    fn logins(&self, account: Option<&Address>, limit: usize) -> Result<Vec<LoginEvent>, Error> {
+        self.newest(LOGINS, limit, |e: &LoginEvent| {
+            account.is_none() || e.account.as_ref() == account
+        })
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), Error> {
+        self.append(AUDIT, event)
+    }
+
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error> {
+        self.newest(AUDIT, limit, |_: &AuditEvent| true)
+    }
+}

@@ -1,0 +1,163 @@
+//! Persistence: the [`AuthStore`] trait and the in-memory [`MemoryStore`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::RwLock;
+
+use crate::account::{Account, DomainPolicy};
+use crate::address::Address;
+use crate::error::Error;
+use crate::log::{AuditEvent, LoginEvent};
+
+/// What the engine persists: account records, domain policies, the login log and the audit
+/// log. Implementations must be safe to share between threads; each call is atomic on its own
+/// (the engine serializes read-modify-write cycles of one account itself).
+pub trait AuthStore: Send + Sync {
+    /// The account, if it exists.
+    fn account(&self, address: &Address) -> Result<Option<Account>, Error>;
+    /// Inserts a new account; `Ok(false)` if one with that address exists (nothing changed).
+    fn insert_account(&self, account: &Account) -> Result<bool, Error>;
+    /// Replaces an existing account record (or inserts it).
+    fn put_account(&self, account: &Account) -> Result<(), Error>;
+    /// Deletes an account; whether it existed.
+    fn delete_account(&self, address: &Address) -> Result<bool, Error>;
+    /// All account addresses, sorted.
+    fn account_addresses(&self) -> Result<Vec<Address>, Error>;
+    /// The policy of a domain, if one was set.
+    fn domain_policy(&self, domain: &str) -> Result<Option<DomainPolicy>, Error>;
+    /// Sets a domain's policy.
+    fn set_domain_policy(&self, domain: &str, policy: &DomainPolicy) -> Result<(), Error>;
+    /// Appends to the login log.
+    fn append_login(&self, event: &LoginEvent) -> Result<(), Error>;
+    /// The newest `limit` login events (of one account, or all), newest first.
+    fn logins(&self, account: Option<&Address>, limit: usize) -> Result<Vec<LoginEvent>, Error>;
+    /// Appends to the audit log.
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), Error>;
+    /// The newest `limit` audit events, newest first.
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error>;
+}
+
+/// An in-memory store, for tests and small deployments. Logs keep the newest
+/// `log_capacity` entries each (default 100,000).
+#[derive(Debug)]
+pub struct MemoryStore {
+    accounts: RwLock<BTreeMap<Address, Account>>,
+    domains: RwLock<HashMap<String, DomainPolicy>>,
+    logins: RwLock<VecDeque<LoginEvent>>,
+    audit: RwLock<VecDeque<AuditEvent>>,
+    log_capacity: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::with_log_capacity(100_000)
+    }
+
+    /// An empty store keeping at most `n` entries in each log.
+    pub fn with_log_capacity(n: usize) -> Self {
+        MemoryStore {
+            accounts: RwLock::default(),
+            domains: RwLock::default(),
+            logins: RwLock::default(),
+            audit: RwLock::default(),
+            log_capacity: n.max(1),
+        }
+    }
+}
+
+fn poisoned<T>(_: T) -> Error {
+    Error::Store("a thread panicked while holding the store lock".into())
+}
+
+impl AuthStore for MemoryStore {
+    fn account(&self, address: &Address) -> Result<Option<Account>, Error> {
+        Ok(self.accounts.read().map_err(poisoned)?.get(address).cloned())
+    }
+
+    fn insert_account(&self, account: &Account) -> Result<bool, Error> {
+        let mut m = self.accounts.write().map_err(poisoned)?;
+        if m.contains_key(&account.address) {
+            return Ok(false);
+        }
+        m.insert(account.address.clone(), account.clone());
+        Ok(true)
+    }
+
+    fn put_account(&self, account: &Account) -> Result<(), Error> {
+        self.accounts
+            .write()
+            .map_err(poisoned)?
+            .insert(account.address.clone(), account.clone());
+        Ok(())
+    }
+
+    fn delete_account(&self, address: &Address) -> Result<bool, Error> {
+        Ok(self
+            .accounts
+            .write()
+            .map_err(poisoned)?
+            .remove(address)
+            .is_some())
+    }
+
+    fn account_addresses(&self) -> Result<Vec<Address>, Error> {
+        Ok(self
+            .accounts
+            .read()
+            .map_err(poisoned)?
+            .keys()
+            .cloned()
+            .collect())
+    }
+
+    fn domain_policy(&self, domain: &str) -> Result<Option<DomainPolicy>, Error> {
+        Ok(self.domains.read().map_err(poisoned)?.get(domain).cloned())
+    }
+
+    fn set_domain_policy(&self, domain: &str, policy: &DomainPolicy) -> Result<(), Error> {
+        self.domains
+            .write()
+            .map_err(poisoned)?
+            .insert(domain.to_ascii_lowercase(), policy.clone());
+        Ok(())
+    }
+
+    fn append_login(&self, event: &LoginEvent) -> Result<(), Error> {
+        let mut l = self.logins.write().map_err(poisoned)?;
+        if l.len() >= self.log_capacity {
+            l.pop_front();
+        }
+        l.push_back(event.clone());
+        Ok(())
+    }
+
+    fn logins(&self, account: Option<&Address>, limit: usize) -> Result<Vec<LoginEvent>, Error> {
+        let l = self.logins.read().map_err(poisoned)?;
+        Ok(l.iter()
+            .rev()
+            .filter(|e| account.is_none() || e.account.as_ref() == account)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), Error> {
+        let mut l = self.audit.write().map_err(poisoned)?;
+        if l.len() >= self.log_capacity {
+            l.pop_front();
+        }
+        l.push_back(event.clone());
+        Ok(())
+    }
+
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error> {
+        let l = self.audit.read().map_err(poisoned)?;
+        Ok(l.iter().rev().take(limit).cloned().collect())
+    }
+}
