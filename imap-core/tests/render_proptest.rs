@@ -148,6 +148,8 @@ proptest! {
             prop_assert!(mime.is_some(), "MIME of {:?}", part);
         }
         prop_assert!(leaf_iter.next().is_none(), "parts not announced");
+        let _ = v.text_contains("中文 hello");
+        prop_assert!(v.body_contains("") && v.text_contains(""));
     }
 }
 
@@ -168,6 +170,9 @@ fn mail_like_bytes() -> impl Strategy<Value = Vec<u8>> {
         b"multipart/mixed; boundary=x",
         b"message/rfc822",
         b"text/plain; charset=gbk",
+        b"text/html; charset=gb2312",
+        b"<p>&#20013;&amp;&#x4E2D;&bogus;<",
+        b"</b>",
         b"; name*0*=utf-8''%E4%B8; name*1*=%AD",
         b"base64",
         b"quoted-printable",

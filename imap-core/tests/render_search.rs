@@ -154,3 +154,27 @@ fn sent_dates() {
     let v = MessageView::parse(b"Subject: none\r\n\r\nx");
     assert_eq!(v.sent_date(), None);
 }
+
+#[test]
+fn html_character_references_and_utf8_labelled_gb2312() {
+    // "中文" as numeric character references, and a tag splitting the words.
+    let raw = b"Content-Type: text/html; charset=us-ascii\r\n\r\n<p>&#20013;&#25991; <b>bold</b>face</p>\r\n";
+    let v = MessageView::parse(raw);
+    assert!(v.body_contains("中文"));
+    assert!(!v.body_contains("中文中"));
+    // A body declared GB2312 that is really UTF-8.
+    let mut raw = b"Content-Type: text/plain; charset=gb2312\r\n\r\n".to_vec();
+    raw.extend_from_slice("通知：明天停电".as_bytes());
+    let v = MessageView::parse(&raw);
+    assert!(v.body_contains("明天停电"));
+    assert!(!v.body_contains("后天停电"));
+}
+
+#[test]
+fn split_encoded_word_subject() {
+    // Some clients cut a long GBK subject inside a character when they fold it.
+    let raw = b"Subject: =?GBK?B?1g==?=\r\n =?GBK?B?0M7E?=\r\n\r\nx";
+    let v = MessageView::parse(raw);
+    assert!(v.header_contains("subject", "中文"));
+    assert_eq!(v.decoded_header("subject").unwrap(), "中文");
+}

@@ -146,7 +146,8 @@ impl<'a> MessageView<'a> {
     }
 
     /// SEARCH BODY needle: decoded text parts, case-insensitive. Text parts of attached
-    /// messages (and those messages' headers) are part of the body.
+    /// messages (and those messages' headers) are part of the body; HTML parts also match on
+    /// their text without tags. An empty needle matches every message.
     pub fn body_contains(&self, needle: &str) -> bool {
         search::body_contains(self.raw, &self.root, needle)
     }

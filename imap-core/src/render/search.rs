@@ -6,9 +6,9 @@
 //! transfer-decoded and then decoded from their declared charset, falling back to UTF-8 or
 //! GB18030 when the declared charset is absent, ASCII, unknown or plainly wrong.
 
+use mail_parser::DateTime;
 use mail_parser::decoders::charsets::map::charset_decoder;
-use mail_parser::parsers::MessageStream;
-use mail_parser::{DateTime, HeaderValue};
+use mail_parser::decoders::html::html_to_text;
 
 use super::mime::{Entity, Kind, field, fields, unfold};
 use super::section::decode_cte;
@@ -37,16 +37,108 @@ fn gb18030(bytes: &[u8]) -> String {
 /// decoded.
 pub(crate) fn decode_header_value(raw: &[u8]) -> String {
     let text = bytes_to_text(&unfold(raw));
-    if !text.contains("=?") {
-        return text;
+    if text.contains("=?") {
+        decode_encoded_words(&text)
+    } else {
+        text
     }
-    let mut line = text.clone().into_bytes();
-    line.extend_from_slice(b"\r\n");
-    match MessageStream::new(&line).parse_unstructured() {
-        HeaderValue::Text(t) => t.into_owned(),
-        HeaderValue::Empty => String::new(),
-        _ => text,
+}
+
+/// One RFC 2047 encoded word at the start of `s`: (charset, decoded bytes, length consumed).
+fn encoded_word(s: &str) -> Option<(&str, Vec<u8>, usize)> {
+    let rest = s.strip_prefix("=?")?;
+    let q1 = rest.find('?')?;
+    // RFC 2231 section 5: charset*language.
+    let charset = rest[..q1].split('*').next().unwrap_or("");
+    let rest2 = &rest[q1 + 1..];
+    let mut chars = rest2.chars();
+    let enc = chars.next()?.to_ascii_uppercase();
+    if chars.next()? != '?' {
+        return None;
     }
+    let payload_start = q1 + 1 + 2;
+    let end = rest[payload_start..].find("?=")?;
+    let payload = &rest[payload_start..payload_start + end];
+    if charset.is_empty() || payload.contains(' ') {
+        return None;
+    }
+    let bytes = match enc {
+        'B' => super::section::decode_base64(payload.as_bytes()),
+        'Q' => {
+            let mut out = Vec::with_capacity(payload.len());
+            let b = payload.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                match b[i] {
+                    b'_' => out.push(b' '),
+                    b'=' => {
+                        if let (Some(h), Some(l)) = (
+                            b.get(i + 1).copied().and_then(super::mime::hex),
+                            b.get(i + 2).copied().and_then(super::mime::hex),
+                        ) {
+                            out.push(h << 4 | l);
+                            i += 3;
+                            continue;
+                        }
+                        out.push(b'=');
+                    }
+                    c => out.push(c),
+                }
+                i += 1;
+            }
+            out
+        }
+        _ => return None,
+    };
+    Some((charset, bytes, 2 + payload_start + end + 2))
+}
+
+/// Decodes RFC 2047 encoded words leniently: also inside words and quoted strings (as broken
+/// clients send them); whitespace between adjacent encoded words is dropped; adjacent words in
+/// the same charset are joined before decoding, because some clients split a GBK or UTF-8
+/// character across two encoded words.
+pub(crate) fn decode_encoded_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    // Pending bytes of adjacent encoded words in one charset.
+    let mut pending: Option<(String, Vec<u8>)> = None;
+    // Whitespace seen after an encoded word, kept only if plain text follows.
+    let mut held_space = String::new();
+    let flush = |pending: &mut Option<(String, Vec<u8>)>, out: &mut String| {
+        if let Some((cs, bytes)) = pending.take() {
+            out.push_str(&decode_text(&bytes, Some(cs.as_bytes())));
+        }
+    };
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        if rest.starts_with("=?")
+            && let Some((cs, bytes, len)) = encoded_word(rest)
+        {
+            match &mut pending {
+                Some((pcs, pbytes)) if pcs.eq_ignore_ascii_case(cs) => pbytes.extend(bytes),
+                _ => {
+                    flush(&mut pending, &mut out);
+                    pending = Some((cs.to_string(), bytes));
+                }
+            }
+            held_space.clear();
+            i += len;
+            continue;
+        }
+        let ch = rest.chars().next().unwrap_or(' ');
+        if pending.is_some() && (ch == ' ' || ch == '\t') {
+            held_space.push(ch);
+        } else {
+            flush(&mut pending, &mut out);
+            out.push_str(&held_space);
+            held_space.clear();
+            out.push(ch);
+        }
+        i += ch.len_utf8();
+    }
+    flush(&mut pending, &mut out);
+    out.push_str(&held_space);
+    out
 }
 
 /// Whether a header field named `name` of `header` contains `needle` (decoded, any case).
@@ -117,13 +209,31 @@ pub(crate) fn visit_body_text(
                 .unwrap_or_default();
             let body = &raw[entity.body.clone()];
             let decoded = decode_cte(&cte, body).unwrap_or(std::borrow::Cow::Borrowed(body));
-            f(&decode_text(&decoded, entity.ctype.param("charset")))
+            let charset = entity.ctype.param("charset");
+            let text = decode_text(&decoded, charset);
+            if f(&text) {
+                return true;
+            }
+            // Text labelled with a legacy charset that is really UTF-8 (mislabelled mail).
+            if let Ok(utf8) = std::str::from_utf8(&decoded)
+                && !decoded.is_ascii()
+                && utf8 != text
+                && f(utf8)
+            {
+                return true;
+            }
+            // HTML: also the text without tags, with character references resolved.
+            entity.ctype.sub == "html" && f(&html_to_text(&text))
         }
     }
 }
 
 /// Whether the body of the message contains `needle` (decoded, any case).
+/// An empty needle matches every message (every body contains the empty string).
 pub(crate) fn body_contains(raw: &[u8], root: &Entity, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
     let needle = fold_case(needle);
     visit_body_text(raw, root, &mut |text| fold_case(text).contains(&needle))
 }
@@ -156,6 +266,30 @@ mod tests {
             "a中文"
         );
         assert_eq!(decode_header_value(b" plain  text "), "plain  text");
+    }
+
+    #[test]
+    fn encoded_words_split_inside_a_character() {
+        // "中文" in GBK is D6 D0 CE C4; split after the first byte of each character.
+        assert_eq!(
+            decode_header_value(b"=?GBK?B?1g==?= =?GBK?B?0M4=?=\r\n =?gbk?B?xA==?= end"),
+            "中文 end"
+        );
+        // Different charsets are decoded separately; Q encoding; RFC 2231 language.
+        assert_eq!(
+            decode_header_value(b"=?utf-8?Q?a_=E4=B8=AD?= =?GB2312*zh?B?zsQ=?=x"),
+            "a 中文x"
+        );
+        // Not an encoded word: kept as is.
+        assert_eq!(
+            decode_header_value(b"=?x?Z?abc?= =? ?="),
+            "=?x?Z?abc?= =? ?="
+        );
+        // Inside a quoted display name (broken but common).
+        assert_eq!(
+            decode_header_value(b"\"=?GB2312?B?zfXAz8qm?=\" <w@s.t>"),
+            "\"王老师\" <w@s.t>"
+        );
     }
 
     #[test]
