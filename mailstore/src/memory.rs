@@ -116,3 +116,44 @@ impl Default for MemoryStore {
 }
 
 crate::delegate::delegate_store!(MemoryStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountId, FlagOp, Flags, MailboxName, Store, Uid};
+
+    fn blob_count(s: &MemoryStore) -> (usize, usize) {
+        let st = s.engine.state_for_tests();
+        let mem = s.engine.backend_table_len(Table::Blobs);
+        (st, mem)
+    }
+
+    #[tokio::test]
+    async fn single_instance_bodies_are_refcounted_and_freed() {
+        let s = MemoryStore::new();
+        let raw: Bytes = "Subject: bulk\r\n\r\nsame document for everyone\r\n".into();
+        let mut boxes = Vec::new();
+        for i in 0..5 {
+            let a = AccountId::new(&format!("u{i}@court.gov.cn")).unwrap();
+            s.create_account(&a, &[]).await.unwrap();
+            let inbox = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+            s.append(inbox, raw.clone(), Flags::empty(), 0)
+                .await
+                .unwrap();
+            boxes.push(inbox);
+        }
+        assert_eq!(blob_count(&s), (1, 1), "one body for five recipients");
+        let other: Bytes = "Subject: x\r\n\r\nother\r\n".into();
+        s.append(boxes[0], other, Flags::empty(), 0).await.unwrap();
+        assert_eq!(blob_count(&s), (2, 2));
+        let del = Flags::empty().with(crate::Flag::Deleted);
+        for (i, b) in boxes.iter().enumerate() {
+            s.store_flags(*b, &[Uid::MIN], FlagOp::Add, &del, None)
+                .await
+                .unwrap();
+            s.expunge(*b, None).await.unwrap();
+            let expect = if i < 4 { 2 } else { 1 };
+            assert_eq!(blob_count(&s), (expect, expect), "after expunging copy {i}");
+        }
+    }
+}

@@ -128,3 +128,55 @@ async fn newer_format_is_refused() {
         Ok(_) => panic!("newer format opened"),
     }
 }
+
+#[tokio::test]
+async fn bodies_are_stored_once_and_freed_on_disk() {
+    use mailstore::{AccountId, Flag, FlagOp, Flags, MailboxName};
+    use redb::{ReadableDatabase, ReadableTableMetadata};
+    let dir = tempfile::tempdir().unwrap();
+    let count = |dir: &std::path::Path| {
+        let db = redb::Database::open(dir.join(mailstore::REDB_FILE)).unwrap();
+        let r = db.begin_read().unwrap();
+        let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("blobs");
+        r.open_table(def).unwrap().len().unwrap()
+    };
+    let raw: bytes::Bytes = "Subject: bulk\r\n\r\none document, many recipients\r\n".into();
+    let mut boxes = Vec::new();
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        for i in 0..4 {
+            let a = AccountId::new(&format!("r{i}@court.gov.cn")).unwrap();
+            s.create_account(&a, &[]).await.unwrap();
+            let inbox = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+            s.append(inbox, raw.clone(), Flags::empty(), 0)
+                .await
+                .unwrap();
+            boxes.push(inbox);
+        }
+    }
+    assert_eq!(count(dir.path()), 1);
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        let del = Flags::empty().with(Flag::Deleted);
+        for b in &boxes[..3] {
+            s.store_flags(*b, &[mailstore::Uid::MIN], FlagOp::Add, &del, None)
+                .await
+                .unwrap();
+            s.expunge(*b, None).await.unwrap();
+        }
+    }
+    assert_eq!(count(dir.path()), 1, "still referenced once");
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        assert_eq!(
+            s.read_message(boxes[3], mailstore::Uid::MIN).await.unwrap(),
+            raw
+        );
+        let del = Flags::empty().with(Flag::Deleted);
+        s.store_flags(boxes[3], &[mailstore::Uid::MIN], FlagOp::Add, &del, None)
+            .await
+            .unwrap();
+        s.expunge(boxes[3], None).await.unwrap();
+    }
+    assert_eq!(count(dir.path()), 0, "freed with the last copy");
+}

@@ -136,6 +136,21 @@ impl Engine {
         Engine::wait(self.backend.submit(Batch::default())).await
     }
 
+    #[cfg(test)]
+    pub(crate) fn state_for_tests(&self) -> usize {
+        self.state.lock().map(|s| s.blobs.len()).unwrap_or(0)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn backend_table_len(&self, table: Table) -> usize {
+        let mut n = 0;
+        let _ = self.backend.scan(table, &mut |_, _| {
+            n += 1;
+            Ok(())
+        });
+        n
+    }
+
     // ---- accounts ----
 
     pub(crate) async fn create_account(
