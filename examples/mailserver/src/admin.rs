@@ -24,7 +24,7 @@ pub enum AdminRequest {
     UserSet {
         email: String,
         state: Option<StateArg>,
-        must_change_password: bool,
+        must_change_password: Option<bool>,
         require_2fa: Option<bool>,
         quota: Option<u64>,
     },
@@ -54,6 +54,10 @@ pub enum AdminRequest {
     TotpEnroll {
         email: String,
         want_qr: bool,
+    },
+    TotpConfirm {
+        email: String,
+        code: String,
     },
     ShareGrant {
         owner: String,
@@ -101,6 +105,7 @@ impl AdminRequest {
             AdminRequest::AppPasswordRemove { .. } => "app-password remove",
             AdminRequest::AppPasswordClear { .. } => "app-password clear",
             AdminRequest::TotpEnroll { .. } => "totp enroll",
+            AdminRequest::TotpConfirm { .. } => "totp confirm",
             AdminRequest::ShareGrant { .. } => "share grant",
             AdminRequest::ShareRevoke { .. } => "share revoke",
             AdminRequest::ShareList { .. } => "share list",
@@ -125,6 +130,7 @@ impl AdminRequest {
             | AdminRequest::AppPasswordRemove { email, .. }
             | AdminRequest::AppPasswordClear { email }
             | AdminRequest::TotpEnroll { email, .. }
+            | AdminRequest::TotpConfirm { email, .. }
             | AdminRequest::ArchiveList { email }
             | AdminRequest::ArchiveRestore { email, .. } => email.clone(),
             AdminRequest::ShareGrant {

@@ -115,8 +115,10 @@ pub enum UserCmd {
         email: String,
         #[arg(long, value_enum)]
         state: Option<StateArg>,
-        #[arg(long)]
-        must_change_password: bool,
+        /// Require (true, the default when given without a value) or clear (false) a password
+        /// change before protocol use.
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+        must_change_password: Option<bool>,
         #[arg(long)]
         require_2fa: Option<bool>,
         #[arg(long)]
@@ -162,6 +164,9 @@ pub enum TotpCmd {
         #[arg(long)]
         qr: Option<PathBuf>,
     },
+    /// Finish enrolment with the first code the authenticator app shows (within 5 minutes;
+    /// the pending enrolment lives in the running server).
+    Confirm { email: String, code: String },
 }
 
 #[derive(Debug, Subcommand)]

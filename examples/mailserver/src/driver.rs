@@ -59,12 +59,17 @@ pub trait Session: Send {
     fn external(&mut self) -> impl Future<Output = ()> + Send {
         std::future::pending()
     }
+    /// False while the core has enough unprocessed input buffered (back-pressure).
+    fn wants_input(&self) -> bool {
+        true
+    }
     /// The core's next deadline, if any.
     fn poll_timeout(&mut self) -> Option<Instant> {
         None
     }
     fn handle_timeout(&mut self, _now: Instant) {}
-    /// The TLS handshake after STARTTLS finished.
+    /// The TLS handshake after STARTTLS finished (not called for implicit TLS: the session
+    /// is created knowing it).
     fn tls_started(&mut self);
     /// The connection was idle too long: queue a goodbye (BYE, -ERR, 421).
     fn idle_timeout(&mut self);
@@ -170,9 +175,6 @@ pub async fn run<S: Session>(
     } else {
         Conn::Plain(stream)
     };
-    if implicit_tls {
-        session.tls_started();
-    }
 
     let mut buf = vec![0u8; MIN_BUF];
     let mut last_activity = Instant::now();
@@ -220,7 +222,7 @@ pub async fn run<S: Session>(
                 _ => idle_deadline,
             };
             tokio::select! {
-                r = conn.read(&mut buf) => {
+                r = conn.read(&mut buf), if session.wants_input() => {
                     match r {
                         Ok(0) | Err(_) => break 'conn,
                         Ok(n) => {

@@ -4,11 +4,17 @@
 
 mod admin;
 mod adminsock;
+mod app;
 mod cli;
 mod config;
 mod driver;
+mod mailutil;
+mod ops;
+mod pop3;
+mod queue;
 mod secret;
 mod server;
+mod smtp;
 mod tls;
 
 use std::io::Read;
@@ -134,6 +140,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let resp = execute(data, req).await?;
             return finish(resp, qr.as_deref());
         }
+        Command::Totp(TotpCmd::Confirm { email, code }) => {
+            AdminRequest::TotpConfirm { email, code }
+        }
         Command::Share(ShareCmd::Grant {
             owner,
             delegate,
@@ -178,7 +187,7 @@ async fn execute(data: &Path, req: AdminRequest) -> Result<AdminResponse, String
         }
     }
     let config = Config::load(data).map_err(|e| e.to_string())?;
-    let app = server::App::open(data, config)
+    let app = app::App::open(data, config)
         .await
         .map_err(|e| e.to_string())?;
     Ok(app.admin(req).await)

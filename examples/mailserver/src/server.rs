@@ -2,7 +2,7 @@
 //! shuts down gracefully on SIGINT / SIGTERM (stop accepting, let sessions say goodbye and
 //! deliveries in flight finish, then exit).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
-use crate::admin::{AdminRequest, AdminResponse};
+use crate::admin::AdminRequest;
+use crate::app::App;
 use crate::config::{Config, ListenerKind};
 use crate::driver::{ConnLimiter, Timeouts};
 
@@ -34,31 +35,10 @@ pub enum ServeError {
     Admin(std::io::Error),
     #[error("cannot install the signal handler: {0}")]
     Signal(std::io::Error),
+    #[error(transparent)]
+    App(#[from] crate::app::AppError),
     #[error("{0}")]
     Other(String),
-}
-
-/// Everything a session or an admin command needs: configuration and the stores.
-pub struct App {
-    pub data: PathBuf,
-    pub config: Config,
-}
-
-impl App {
-    pub async fn open(data: &Path, config: Config) -> Result<Arc<App>, ServeError> {
-        Ok(Arc::new(App {
-            data: data.to_path_buf(),
-            config,
-        }))
-    }
-
-    /// Executes one admin request and records it in the admin audit log.
-    pub async fn admin(&self, req: AdminRequest) -> AdminResponse {
-        AdminResponse::err(format!(
-            "`{}` is not available yet: the stores are not wired in",
-            req.action()
-        ))
-    }
 }
 
 pub async fn serve(data: &Path) -> Result<(), ServeError> {
@@ -98,6 +78,7 @@ async fn serve_app(app: Arc<App>) -> Result<(), ServeError> {
         listeners.push((kind, l, local));
     }
 
+    let queue_task = tokio::spawn(crate::queue::worker(app.clone()));
     let admin_app = app.clone();
     let admin_task = tokio::spawn(crate::adminsock::serve(
         admin_listener,
@@ -142,6 +123,7 @@ async fn serve_app(app: Arc<App>) -> Result<(), ServeError> {
         tracing::warn!("some sessions did not finish within 30 s");
     }
     admin_task.abort();
+    queue_task.abort();
     let _ = std::fs::remove_file(crate::adminsock::socket_path(&data));
     tracing::info!("stopped");
     Ok(())
@@ -201,8 +183,8 @@ async fn handle(
     app: Arc<App>,
     kind: ListenerKind,
     stream: tokio::net::TcpStream,
-    _acceptor: TlsAcceptor,
-    _shutdown: watch::Receiver<bool>,
+    acceptor: TlsAcceptor,
+    shutdown: watch::Receiver<bool>,
 ) {
     let limits = &app.config.limits;
     let idle = match kind {
@@ -210,9 +192,35 @@ async fn handle(
         ListenerKind::Pop3 | ListenerKind::Pop3s => limits.pop3_idle_timeout_secs,
         _ => limits.smtp_idle_timeout_secs,
     };
-    let _timeouts = Timeouts {
+    let timeouts = Timeouts {
         idle: Duration::from_secs(idle),
         slow_client: Duration::from_secs(limits.slow_client_timeout_secs),
     };
-    tracing::warn!(listener = kind.name(), peer = ?stream.peer_addr().ok(), "protocol not wired yet; closing");
+    let Ok(peer) = stream.peer_addr() else {
+        return;
+    };
+    let tls = kind.implicit_tls();
+    let span = tracing::info_span!("conn", listener = kind.name(), %peer);
+    let _enter = span.enter();
+    tracing::debug!("connected");
+    drop(_enter);
+    use tracing::Instrument;
+    match kind {
+        ListenerKind::Pop3 | ListenerKind::Pop3s => {
+            let s = crate::pop3::Pop3Session::new(app.clone(), tls, peer.ip());
+            crate::driver::run(stream, s, acceptor, tls, timeouts, shutdown)
+                .instrument(span)
+                .await
+        }
+        ListenerKind::Smtp | ListenerKind::Submission | ListenerKind::Submissions => {
+            let submission = kind != ListenerKind::Smtp;
+            let s = crate::smtp::SmtpSession::new(app.clone(), submission, tls, peer.ip());
+            crate::driver::run(stream, s, acceptor, tls, timeouts, shutdown)
+                .instrument(span)
+                .await
+        }
+        ListenerKind::Imap | ListenerKind::Imaps => {
+            tracing::warn!(parent: &span, "IMAP is not wired yet; closing");
+        }
+    }
 }
