@@ -1,14 +1,18 @@
 //! Rendering helpers: what an IMAP server sends about a stored message.
 //!
-//! Everything here works on the raw RFC 5322 bytes of one message (parsed with mail-parser)
-//! and produces IMAP wire syntax (RFC 9051): ENVELOPE, BODYSTRUCTURE / BODY, the bytes of a
-//! `BODY[section]<partial>`, and the text predicates a SEARCH evaluator needs (decoded,
-//! case-insensitive, charset-aware: GB2312/GBK/GB18030 headers and bodies match UTF-8 needles).
+//! Everything here works on the raw RFC 5322 bytes of one message and produces IMAP wire
+//! syntax (RFC 9051): ENVELOPE, BODYSTRUCTURE / BODY, the bytes of a
+//! `BODY[section]<partial>` and `BINARY[section]` (RFC 3516), and the text predicates a SEARCH
+//! evaluator needs (decoded, case-insensitive, charset-aware: GB2312/GBK/GB18030 headers and
+//! bodies match UTF-8 needles).
 //!
-//! The structure (parts, their header and body byte ranges) is found on the raw bytes by
-//! MIME-level splitting so that every `BODY[section]` is exact; header values are decoded
-//! for SEARCH with mail-parser's RFC 2047 and charset decoders. Nothing here panics on any
-//! input: malformed mail still renders syntactically valid IMAP.
+//! The MIME structure (parts, their header and body byte ranges) is found directly on the raw
+//! bytes, so that every `BODY[section]` and every octet count is exact. ENVELOPE and
+//! BODYSTRUCTURE carry header values as they are (encoded words undecoded, 8-bit bytes as
+//! literals). For SEARCH, values are decoded: RFC 2047 encoded words, raw 8-bit headers (UTF-8,
+//! else GB18030) and bodies in their declared charset, using mail-parser's charset decoders
+//! (`full_encoding`) and date parser. Nothing here panics on any input: malformed mail still
+//! renders syntactically valid IMAP.
 
 mod body_structure;
 mod envelope;
