@@ -63,7 +63,7 @@ pub enum BindStart {
 }
 
 /// A factor bound by [`AuthService::confirm_bind_factor`].
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct BoundFactor {
     /// The new factor.
     pub info: FactorInfo,
