@@ -114,3 +114,8 @@ pub use service::{AuthService, NewAccount};
 pub use store::{AuthStore, MemoryStore};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use web::{WebSession, WebStage, WebStep};
+
+/// The README's example runs as a doc-test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,85 @@
+//! The redb store: everything survives reopening; the engine works on it.
+#![cfg(feature = "redb")]
+
+mod common;
+use common::*;
+
+use auth2fa::{
+    AccountState, AuditEvent, AuditResult, AuthService, AuthStore, Config, DomainPolicy, Error,
+    NewAccount, Protocol, ProtocolSet, RedbStore, RegionRule, SeededRandom, ServerKey,
+};
+use std::sync::Arc;
+
+const A: &str = "chen.qi@example.edu.cn";
+
+fn open(path: &std::path::Path) -> AuthService<RedbStore> {
+    AuthService::new(
+        RedbStore::open(path).unwrap(),
+        ServerKey::from_bytes([42; 32]),
+        Config::insecure_fast_for_tests(),
+    )
+    .unwrap()
+    .with_random(Arc::new(SeededRandom::new(3)))
+}
+
+#[test]
+fn accounts_logs_and_app_passwords_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.redb");
+    let out = Arc::new(Outbox::default());
+    let app_pw;
+    {
+        let s = open(&path).with_code_sender(out.clone());
+        let mut n = NewAccount::new(A, PW);
+        n.must_change_password = false;
+        s.create_account(n, T0).unwrap();
+        assert!(matches!(
+            s.create_account(NewAccount::new(A, PW), T0),
+            Err(Error::AccountExists(_))
+        ));
+        s.begin_bind_factor(A, auth2fa::FactorTarget::Sms("13800138000".into()), T0)
+            .unwrap();
+        s.confirm_bind_factor(A, &out.last_code(), T0).unwrap();
+        app_pw = s
+            .create_app_password(A, "Thunderbird", ProtocolSet::ALL, T0)
+            .unwrap()
+            .expose()
+            .to_string();
+        s.set_region_rule(A, RegionRule::parse("192.0.2.0/24").unwrap())
+            .unwrap();
+        s.set_domain_policy("example.edu.cn", DomainPolicy { force_two_factor: true })
+            .unwrap();
+        s.authenticate(Protocol::Imap, A, &app_pw, ip("192.0.2.1"), T0)
+            .unwrap();
+        s.record_admin_action(AuditEvent {
+            at: T0,
+            admin: "root".into(),
+            action: "account.create".into(),
+            target: A.into(),
+            details: String::new(),
+            result: AuditResult::Ok,
+        })
+        .unwrap();
+    }
+    let s = open(&path);
+    let acc = s.account(A).unwrap();
+    assert_eq!(acc.state(), AccountState::Active);
+    assert!(acc.has_second_factor());
+    assert_eq!(acc.app_password_count(), 1);
+    assert!(s.domain_policy("example.edu.cn").unwrap().force_two_factor);
+    let p = s
+        .authenticate(Protocol::Smtp, A, &app_pw, ip("192.0.2.2"), T0.plus(1))
+        .unwrap();
+    assert_eq!(p.address.as_str(), A);
+    assert_eq!(
+        s.authenticate(Protocol::Smtp, A, &app_pw, ip("198.51.100.1"), T0),
+        Err(Error::RegionNotAllowed)
+    );
+    let log = s.login_log(Some(A), 10).unwrap();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[0].failure.as_deref(), Some("region_not_allowed"));
+    assert_eq!(s.audit_log(10).unwrap().len(), 1);
+    assert_eq!(s.store().account_addresses().unwrap().len(), 1);
+    s.delete_account(A).unwrap();
+    assert!(s.store().account_addresses().unwrap().is_empty());
+}
