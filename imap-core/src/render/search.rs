@@ -53,7 +53,8 @@ fn encoded_word(s: &str) -> Option<(&str, Vec<u8>, usize)> {
     let rest2 = &rest[q1 + 1..];
     let mut chars = rest2.chars();
     let enc = chars.next()?.to_ascii_uppercase();
-    if chars.next()? != '?' {
+    // Only B and Q (single bytes, so the offsets below stay on character boundaries).
+    if !matches!(enc, 'B' | 'Q') || chars.next()? != '?' {
         return None;
     }
     let payload_start = q1 + 1 + 2;
@@ -280,7 +281,13 @@ mod tests {
             decode_header_value(b"=?utf-8?Q?a_=E4=B8=AD?= =?GB2312*zh?B?zsQ=?=x"),
             "a 中文x"
         );
-        // Not an encoded word: kept as is.
+        // Not an encoded word: kept as is (also with a multi-byte "encoding" letter).
+        assert_eq!(
+            decode_header_value("=?utf-8?中?abc?= =?utf-8?B中?=".as_bytes()),
+            "=?utf-8?中?abc?= =?utf-8?B中?="
+        );
+        // An unknown charset name still decodes to something.
+        assert!(!decode_header_value("=?中?B?1tA=?=".as_bytes()).is_empty());
         assert_eq!(
             decode_header_value(b"=?x?Z?abc?= =? ?="),
             "=?x?Z?abc?= =? ?="
