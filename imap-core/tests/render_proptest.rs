@@ -97,6 +97,20 @@ proptest! {
     }
 
     #[test]
+    fn encoded_word_like_headers_never_panic(
+        value in "(=\\?|\\?=|\\?[BbQqZ中]\\?|utf-8|gbk|[A-Za-z0-9+/=_ ]|[中文\u{20000}]|\\\\|\"){0,40}",
+        needle in "[中文a-z]{0,2}",
+    ) {
+        let raw = format!("Subject: {value}\r\nFrom: {value} <a@b>\r\n\r\nbody {value}");
+        let v = MessageView::parse(raw.as_bytes());
+        check_with_imap_codec(&v)?;
+        let _ = v.header_contains("subject", &needle);
+        let _ = v.header_contains("from", &needle);
+        let _ = v.text_contains(&needle);
+        prop_assert!(v.decoded_header("subject").is_some());
+    }
+
+    #[test]
     fn mail_like_bytes_never_panic_and_render_valid_imap(raw in mail_like_bytes()) {
         let v = MessageView::parse(&raw);
         check_with_imap_codec(&v)?;
@@ -200,6 +214,9 @@ fn mail_like_bytes() -> impl Strategy<Value = Vec<u8>> {
         b"=?utf-8?q?=E4=B8=AD?=",
         b"=?",
         b"?=",
+        "=?utf-8?中?".as_bytes(),
+        b"?B?",
+        b"?q?",
         b"\xd6\xd0\xce\xc4",
         "中文".as_bytes(),
         b"\0",
