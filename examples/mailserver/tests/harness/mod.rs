@@ -44,7 +44,11 @@ pub fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
             .write_all(input.as_bytes())
             .unwrap();
     }
-    wait_bounded(child, Duration::from_secs(120), &format!("mailserver {args:?}"))
+    wait_bounded(
+        child,
+        Duration::from_secs(120),
+        &format!("mailserver {args:?}"),
+    )
 }
 
 /// Like `cli` but asserts success and returns stdout.
@@ -233,7 +237,9 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         wait_bounded(
-            cmd.spawn().unwrap_or_else(|e| panic!("{program}: {e} (install it: apt-get install -y swaks isync curl)")),
+            cmd.spawn().unwrap_or_else(|e| {
+                panic!("{program}: {e} (install it: apt-get install -y swaks isync curl)")
+            }),
             Duration::from_secs(60),
             program,
         )

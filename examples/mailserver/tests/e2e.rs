@@ -1,0 +1,283 @@
+//! End-to-end tests: the real `mailserver` binary on free loopback ports, driven by real
+//! clients (Python's imaplib / poplib / smtplib, curl, swaks, mbsync).
+
+mod harness;
+
+use harness::{DOMAIN, Server, cli, cli_ok, init_dir};
+
+const PASSWORD: &str = "Tq9!vLm2#pRz";
+
+fn addr(local: &str) -> String {
+    format!("{local}@{DOMAIN}")
+}
+
+/// The accounts most tests use: alice, bob, carol, eve, frank (normal), dave (delivery),
+/// office (a shared mailbox: alice delegate, bob on-behalf, carol read-only).
+fn standard_accounts(dir: &std::path::Path) {
+    for u in ["alice", "bob", "carol", "eve", "frank", "office"] {
+        cli_ok(
+            dir,
+            &["user", "add", &addr(u), "--password-stdin"],
+            Some(PASSWORD),
+        );
+    }
+    cli_ok(
+        dir,
+        &[
+            "user",
+            "add",
+            &addr("dave"),
+            "--password-stdin",
+            "--kind",
+            "delivery",
+        ],
+        Some(PASSWORD),
+    );
+    for (who, right) in [
+        ("alice", "delegate"),
+        ("bob", "on-behalf"),
+        ("carol", "read-only"),
+    ] {
+        cli_ok(
+            dir,
+            &[
+                "share",
+                "grant",
+                &addr("office"),
+                &addr(who),
+                "--right",
+                right,
+            ],
+            None,
+        );
+    }
+}
+
+fn start_standard() -> Server {
+    let dir = init_dir(|_| {});
+    standard_accounts(dir.path());
+    Server::start(dir)
+}
+
+#[test]
+fn cli_admin_commands_work_with_and_without_a_running_server() {
+    let dir = init_dir(|_| {});
+    // Password policy: non-zero exit naming the rule.
+    let out = cli(
+        dir.path(),
+        &["user", "add", &addr("weak"), "--password-stdin"],
+        Some("password"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("common password"), "{err}");
+    let out = cli(
+        dir.path(),
+        &["user", "add", "x@not-local.example", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("domain add"));
+    // Without a server: stores opened directly.
+    cli_ok(
+        dir.path(),
+        &["user", "add", &addr("alice"), "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let mut server = Server::start(dir);
+    // With the server running (redb allows one process): through the admin socket.
+    assert!(server.path().join("admin.sock").exists());
+    server.cli_ok(&["domain", "add", "second.example", "--require-2fa"], None);
+    server.cli_ok(
+        &[
+            "user",
+            "add",
+            "zhang@second.example",
+            "--password-stdin",
+            "--name",
+            "张三",
+        ],
+        Some(PASSWORD),
+    );
+    let list = server.cli_ok(&["user", "list"], None);
+    assert!(list.contains("alice@example.edu") && list.contains("zhang@second.example"));
+    assert!(list.contains("name=张三"), "{list}");
+    let zhang = list.lines().find(|l| l.starts_with("zhang@")).unwrap();
+    assert!(
+        zhang.contains("2fa=true"),
+        "domain policy forces 2FA: {zhang}"
+    );
+    server.cli_ok(
+        &["user", "set", &addr("alice"), "--state", "restricted"],
+        None,
+    );
+    let out = server.cli(
+        &["user", "passwd", &addr("alice"), "--password-stdin"],
+        Some("N3w!pass#word"),
+    );
+    assert!(
+        !out.status.success(),
+        "restricted accounts get no password reset"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("restricted"));
+    assert!(server.cli_ok(&["ban", "list"], None).trim().is_empty());
+    let st = server.stop();
+    assert!(st.success(), "graceful exit on SIGTERM: {st:?}");
+    assert!(!server.path().join("admin.sock").exists());
+    // Server gone: the same commands open the stores directly again.
+    let list = cli_ok(server.path(), &["user", "list"], None);
+    assert!(list.contains("state=restricted"), "{list}");
+    cli_ok(
+        server.path(),
+        &["user", "del", "zhang@second.example"],
+        None,
+    );
+    let log = cli_ok(server.path(), &["log", "admin"], None);
+    for needle in [
+        "user add\tweak@example.edu\tfailed: password not accepted",
+        "domain add\tsecond.example\tok",
+        "user passwd\talice@example.edu\tfailed",
+        "user del\tzhang@second.example\tok",
+    ] {
+        assert!(log.contains(needle), "admin log lacks {needle:?}:\n{log}");
+    }
+    let json = cli_ok(server.path(), &["log", "admin", "--json"], None);
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert!(first.get("action").is_some());
+}
+
+#[test]
+fn pop3_login_rules_maildrop_lock_and_tls() {
+    let server = start_standard();
+    server.python("pop3_login_and_maildrop", &[]);
+    // curl's pop3 URLs: list over STLS (pinned certificate), with the right password.
+    let url = format!("pop3://127.0.0.1:{}/", server.port("pop3"));
+    let out = server.run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "20",
+            "--ssl-reqd",
+            "--cacert",
+            &server.cert().to_string_lossy(),
+            "--user",
+            &format!("{}:{PASSWORD}", addr("alice")),
+            &url,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "curl pop3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("1 "), "one message listed: {stdout:?}");
+}
+
+#[test]
+fn smtp_delivery_submission_and_shared_mailboxes() {
+    let server = start_standard();
+    server.python("smtp_delivery_and_submission", &[]);
+    // swaks: submission with STARTTLS and AUTH, then curl reads it back over POP3S.
+    let out = server.run(
+        "swaks",
+        &[
+            "--server",
+            &format!("127.0.0.1:{}", server.port("submission")),
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            &addr("alice"),
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            &addr("alice"),
+            "--to",
+            &addr("frank"),
+            "--header",
+            "Subject: =?UTF-8?B?5pyf5pyr6ICD6K+V5a6J5o6S?=",
+            "--body",
+            "swaks body 你好",
+            "--timeout",
+            "20",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "swaks failed:\n{text}");
+    assert!(text.contains("235 2.7.0"), "{text}");
+    assert!(text.contains("250 2.0.0 Ok: stored as"), "{text}");
+    let out = server.run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "20",
+            "--cacert",
+            &server.cert().to_string_lossy(),
+            "--user",
+            &format!("{}:{PASSWORD}", addr("frank")),
+            &format!("pop3s://127.0.0.1:{}/1", server.port("pop3s")),
+        ],
+    );
+    let msg = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        msg.contains("swaks body") && msg.contains("Received: from"),
+        "{msg}"
+    );
+    // swaks without AUTH on submission is refused.
+    let out = server.run(
+        "swaks",
+        &[
+            "--server",
+            &format!("127.0.0.1:{}", server.port("submission")),
+            "--tls",
+            "--from",
+            &addr("alice"),
+            "--to",
+            &addr("bob"),
+            "--timeout",
+            "20",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("530 5.7.0"));
+    // curl's smtp URL: inbound delivery on the SMTP port.
+    let mail = server.dir.path().join("curl-mail.txt");
+    std::fs::write(
+        &mail,
+        "From: <ext@other.example>\r\nSubject: via curl\r\n\r\ncurl body\r\n",
+    )
+    .unwrap();
+    let out = server.run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "20",
+            &format!("smtp://127.0.0.1:{}", server.port("smtp")),
+            "--mail-from",
+            "ext@other.example",
+            "--mail-rcpt",
+            &addr("eve"),
+            "--upload-file",
+            &mail.to_string_lossy(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "curl smtp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = server.cli_ok(&["log", "mail", "--account", &addr("eve")], None);
+    assert!(
+        log.contains("subject=via curl") && log.contains("delivered"),
+        "{log}"
+    );
+}
+
+#[test]
+fn brute_force_block_and_app_passwords() {
+    let server = start_standard();
+    server.python("block_and_app_passwords", &[]);
+}
