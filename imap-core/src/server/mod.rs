@@ -260,10 +260,12 @@ impl Server {
         }
         self.activity = true;
         self.inbuf.extend_from_slice(data);
-        if self.pending.is_some() || matches!(self.mode, Mode::AppendWait { .. }) {
+        self.process();
+        if !self.is_closed()
+            && (self.pending.is_some() || matches!(self.mode, Mode::AppendWait { .. }))
+        {
             self.check_pipeline_limits();
         }
-        self.process();
     }
 
     /// The next event for the host, until `None`.
@@ -569,14 +571,24 @@ impl Server {
     }
 
     fn check_pipeline_limits(&mut self) {
-        let limit = self.cfg.max_line_length.saturating_mul(4).max(256 * 1024);
-        let lines = memchr::memchr_iter(b'\n', &self.inbuf).count();
-        if self.inbuf.len() > limit {
+        let base = self.cfg.max_line_length.saturating_mul(4).max(256 * 1024);
+        if let Mode::AppendWait { size, .. } = self.mode {
+            // A LITERAL+ message may arrive before the host accepted it: allow the message.
+            let limit = (base as u64).saturating_add(size);
+            if self.inbuf.len() as u64 > limit {
+                self.close_with_bye(
+                    Some(Code::Limit),
+                    "Too much input while a command is in progress",
+                );
+            }
+            return;
+        }
+        if self.inbuf.len() > base {
             self.close_with_bye(
                 Some(Code::Limit),
                 "Too much input while a command is in progress",
             );
-        } else if lines > self.cfg.max_pipelined {
+        } else if memchr::memchr_iter(b'\n', &self.inbuf).count() > self.cfg.max_pipelined {
             self.close_with_bye(Some(Code::Limit), "Too many pipelined commands");
         }
     }

@@ -709,6 +709,11 @@ impl Response<'_> {
             Response::Data(d) => d.write(w),
             Response::Continue { code, text } => {
                 w.raw(b"+ ");
+                if code.is_none() && text.is_empty() {
+                    // empty SASL challenge
+                    w.raw(b"\r\n");
+                    return;
+                }
                 write_resp_text(w, code, text);
                 w.raw(b"\r\n");
             }
