@@ -200,3 +200,46 @@ Bcc: x@y, Team: ;\r\nIn-Reply-To: <p@q>\r\n\r\nhi\r\n";
 \"MIXED\" (\"BOUNDARY\" \"zz\") NIL NIL NIL)",
     );
 }
+
+#[test]
+fn every_body_field_and_extension() {
+    // Multipart extension data (params, disposition, language, location) and every field of a
+    // single part: id, a raw GBK description (literal), md5, disposition with an escaped
+    // quoted filename, a language list, a location.
+    // (Also in data/render/all-fields.eml, which the corpus test parses with imap-codec.)
+    let raw = b"Content-Type: multipart/mixed; boundary=\"=_b\"; charset=x\r\n\
+Content-Language: en\r\n\
+Content-Location: http://x/\r\n\
+\r\n\
+--=_b\r\n\
+Content-Type: text/plain; charset=gb2312; format=flowed\r\n\
+Content-ID: <p1@x>\r\n\
+Content-Description: \xb8\xbd\xbc\xfe\r\n\
+Content-Transfer-Encoding: Quoted-Printable\r\n\
+Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\n\
+Content-Disposition: inline; filename=\"a \\\"b\\\".txt\"; size=3\r\n\
+Content-Language: zh-CN, en\r\n\
+Content-Location: part1.txt\r\n\
+\r\n\
+=D6=D0\r\n\
+--=_b--\r\n";
+    assert_eq!(&data("all-fields.eml")[..], &raw[..]);
+    let v = MessageView::parse(raw);
+    // Part 1 body is "=D6=D0": 6 octets, no line break.
+    assert_bytes(
+        &v.body_structure(true),
+        b"((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"gb2312\" \"FORMAT\" \"flowed\") \"<p1@x>\" \
+{4}\r\n\xb8\xbd\xbc\xfe \"QUOTED-PRINTABLE\" 6 0 \"Q2hlY2sgSW50ZWdyaXR5IQ==\" \
+(\"INLINE\" (\"FILENAME\" \"a \\\"b\\\".txt\" \"SIZE\" \"3\")) (\"zh-CN\" \"en\") \"part1.txt\") \
+\"MIXED\" (\"BOUNDARY\" \"=_b\" \"CHARSET\" \"x\") NIL \"en\" \"http://x/\")",
+    );
+    assert_bytes(
+        &v.body_structure(false),
+        b"((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"gb2312\" \"FORMAT\" \"flowed\") \"<p1@x>\" \
+{4}\r\n\xb8\xbd\xbc\xfe \"QUOTED-PRINTABLE\" 6 0) \"MIXED\")",
+    );
+    assert_bytes(&v.binary_section(&[1]).unwrap(), b"\xd6\xd0");
+    assert!(v.body_contains("中"));
+    // No header fields at all: every envelope field is NIL.
+    assert_bytes(&v.envelope(), b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+}
