@@ -66,12 +66,14 @@
 //! # Modules
 //! - [`syntax`]: typed commands and responses, their nom parsers and writers (server and
 //!   client side), modified UTF-7, sequence sets, search keys and their evaluator.
+//! - [`client`]: the client-side codec (encode commands, frame and parse responses).
 //! - [`server`]: the session state machine.
 
 //! - [`render`]: ENVELOPE, BODYSTRUCTURE, BODY\[section\] and search predicates from a message.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod error;
 pub mod render;
 pub mod secret;

@@ -295,7 +295,7 @@ impl Host {
                 )])
                 .unwrap(),
             Event::StartTls => s.tls_established().unwrap(),
-            Event::AppendData(_) | Event::IdleDone | Event::Logout => {}
+            Event::IdleDone | Event::Logout => {}
             Event::Poll | Event::Close { .. } => s.ok().unwrap(),
             _ => s.ok().unwrap(),
         }
