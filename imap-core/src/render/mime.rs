@@ -699,6 +699,23 @@ mod tests {
     }
 
     #[test]
+    fn digest_parts_default_to_message_rfc822() {
+        let raw = b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: one\r\n\r\nbody one\r\n--d\r\nContent-Type: text/plain\r\n\r\nplain\r\n--d--\r\n";
+        let e = parse_message(raw);
+        let Kind::Multipart(ch) = &e.kind else {
+            panic!("not multipart")
+        };
+        let Kind::Message(inner) = &ch[0].kind else {
+            panic!("digest part is not a message")
+        };
+        assert!(ch[0].ctype.is("message", "rfc822"));
+        assert_eq!(s(&inner.header, raw), "Subject: one\r\n\r\n");
+        assert_eq!(s(&inner.body, raw), "body one");
+        assert!(matches!(ch[1].kind, Kind::Leaf));
+        assert!(ch[1].ctype.is("text", "plain"));
+    }
+
+    #[test]
     fn boundary_prefix_is_not_a_delimiter() {
         let raw = b"Content-Type: multipart/mixed; boundary=ab\r\n\r\n--ab\r\n\r\nx\r\n--abc\r\ny\r\n--ab--\r\n";
         let e = parse_message(raw);
