@@ -1320,12 +1320,12 @@ impl Server {
                 }
                 if patterns.len() == 1 && patterns[0].is_empty() && select == Default::default() {
                     // Hierarchy delimiter query.
-                    let mut w = self.writer();
-                    w.raw(b"* LIST (\\Noselect) ");
-                    let mut b = [0u8; 4];
-                    w.string(self.cfg.delimiter.encode_utf8(&mut b).as_bytes());
-                    w.raw(b" \"\"\r\n");
-                    self.put(w);
+                    self.data(&Data::List(crate::syntax::ListItem {
+                        attributes: vec![crate::syntax::ListAttr::NoSelect],
+                        delimiter: Some(self.cfg.delimiter),
+                        mailbox: Mailbox::root(),
+                        child_subscribed: false,
+                    }));
                     return self.complete_internal(&tag, "LIST completed");
                 }
                 self.set_pending(

@@ -23,6 +23,12 @@ impl Mailbox {
         Ok(Mailbox(name))
     }
 
+    /// The empty name: the hierarchy root, as in the answer to `LIST "" ""`. Never produced by
+    /// the command parser.
+    pub fn root() -> Self {
+        Mailbox(String::new())
+    }
+
     /// The Unicode name.
     pub fn as_str(&self) -> &str {
         &self.0

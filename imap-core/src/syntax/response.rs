@@ -321,8 +321,7 @@ pub enum Response<'a> {
 
 fn write_text(w: &mut Writer, text: &str) {
     // Text can never contain CR or LF: replace them rather than let the host inject lines.
-    let t = if text.is_empty() { "." } else { text };
-    for &b in t.as_bytes() {
+    for &b in text.as_bytes() {
         w.byte(if b == b'\r' || b == b'\n' || b == 0 {
             b' '
         } else {
@@ -477,7 +476,7 @@ fn write_ns(w: &mut Writer, v: &[NamespaceDesc]) {
     }
     write_list(w, v, |w, n| {
         w.byte(b'(');
-        let m = if w.utf8 || n.prefix.is_ascii() {
+        let m = if w.utf8 || n.prefix.is_ascii() && !n.prefix.contains('&') {
             n.prefix.clone()
         } else {
             super::mailbox::encode_utf7(&n.prefix)
@@ -806,7 +805,10 @@ pub fn parse_response(input: &[u8], utf8: bool) -> Result<Response<'_>, Error> {
 }
 
 fn text(i: &[u8]) -> PResult<'_, String> {
-    let n = i.iter().take_while(|&&b| b != b'\r' && b != b'\n').count();
+    let n = i
+        .iter()
+        .take_while(|&&b| b != b'\r' && b != b'\n' && b != 0)
+        .count();
     match std::str::from_utf8(&i[..n]) {
         Ok(s) => Ok((&i[n..], s.to_owned())),
         Err(_) => fail(i),
@@ -995,7 +997,10 @@ fn list_item(i: &[u8], utf8: bool) -> PResult<'_, ListItem> {
     let (r, _) = sp(r)?;
     let (r, d) = delim(r)?;
     let (r, _) = sp(r)?;
-    let (r, m) = mailbox(r, utf8)?;
+    let (r, m) = match super::literal::string(r) {
+        Ok((r2, s)) if s.is_empty() => (r2, Mailbox::root()),
+        _ => mailbox(r, utf8)?,
+    };
     let (r, child) = match kw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))")(r) {
         Ok((r, _)) => (r, true),
         Err(_) => (r, false),
