@@ -8,6 +8,7 @@ mod app;
 mod cli;
 mod config;
 mod driver;
+mod imap;
 mod mailutil;
 mod ops;
 mod pop3;

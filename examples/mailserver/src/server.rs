@@ -220,7 +220,10 @@ async fn handle(
                 .await
         }
         ListenerKind::Imap | ListenerKind::Imaps => {
-            tracing::warn!(parent: &span, "IMAP is not wired yet; closing");
+            let s = crate::imap::ImapSession::new(app.clone(), tls, peer.ip());
+            crate::driver::run(stream, s, acceptor, tls, timeouts, shutdown)
+                .instrument(span)
+                .await
         }
     }
 }

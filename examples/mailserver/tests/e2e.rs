@@ -281,3 +281,139 @@ fn brute_force_block_and_app_passwords() {
     let server = start_standard();
     server.python("block_and_app_passwords", &[]);
 }
+
+#[test]
+fn imap_folders_idle_tls_and_shared_rights() {
+    let server = start_standard();
+    server.python("imap_clients", &[]);
+    // curl's imap URL: list INBOX of bob over IMAPS.
+    let out = server.run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "20",
+            "--cacert",
+            &server.cert().to_string_lossy(),
+            "--user",
+            &format!("{}:{PASSWORD}", addr("bob")),
+            &format!("imaps://127.0.0.1:{}/", server.port("imaps")),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "curl imaps: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("INBOX") && text.contains("\\Sent"), "{text}");
+}
+
+#[test]
+fn mbsync_syncs_both_ways() {
+    let server = start_standard();
+    let alice = addr("alice");
+    // One message on the server before the first sync.
+    let mail = server.dir.path().join("m1.txt");
+    std::fs::write(
+        &mail,
+        "From: <ext@other.example>\r\nSubject: from the server\r\n\r\nserver side\r\n",
+    )
+    .unwrap();
+    let out = server.run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "20",
+            &format!("smtp://127.0.0.1:{}", server.port("smtp")),
+            "--mail-from",
+            "ext@other.example",
+            "--mail-rcpt",
+            &alice,
+            "--upload-file",
+            &mail.to_string_lossy(),
+        ],
+    );
+    assert!(out.status.success());
+    let local = server.dir.path().join("maildir");
+    std::fs::create_dir_all(&local).unwrap();
+    let pw = server.dir.path().join("pw");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    let cfg = server.dir.path().join("mbsyncrc");
+    std::fs::write(
+        &cfg,
+        format!(
+            "IMAPAccount test\nHost 127.0.0.1\nPort {port}\nUser {alice}\nPassCmd \"cat {pw}\"\n\
+             SSLType STARTTLS\nCertificateFile {cert}\nTimeout 20\n\n\
+             IMAPStore remote\nAccount test\n\n\
+             MaildirStore local\nPath {local}/\nInbox {local}/INBOX\nSubFolders Verbatim\n\n\
+             Channel sync\nFar :remote:\nNear :local:\nPatterns INBOX\nCreate Both\nExpunge Both\nSyncState *\n",
+            port = server.port("imap"),
+            pw = pw.display(),
+            cert = server.cert().display(),
+            local = local.display(),
+        ),
+    )
+    .unwrap();
+    let mbsync = |what: &str| {
+        let out = server.run("mbsync", &["-c", &cfg.to_string_lossy(), "-a"]);
+        assert!(
+            out.status.success(),
+            "mbsync ({what}) failed:\n{}\n{}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            harness::tail(&server.log(), 40)
+        );
+    };
+    mbsync("first sync");
+    let files = |dir: &std::path::Path| -> Vec<String> {
+        let mut v = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
+                for e in rd.flatten() {
+                    v.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        v
+    };
+    let inbox = local.join("INBOX");
+    let got = files(&inbox);
+    assert!(
+        got.iter().any(|m| m.contains("server side")),
+        "server -> local: {got:?}"
+    );
+    // A message written locally goes up on the next sync.
+    std::fs::write(
+        inbox.join("new").join("1700000000.local1.host"),
+        "From: <alice@example.edu>\r\nSubject: written locally\r\n\r\n本地写的\r\n",
+    )
+    .unwrap();
+    mbsync("second sync");
+    let out = server.run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "20",
+            "--user",
+            &format!("{alice}:{PASSWORD}"),
+            &format!("imap://127.0.0.1:{}/INBOX", server.port("imap")),
+            "-X",
+            "SEARCH SUBJECT \"written locally\"",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: Vec<&str> = text
+        .trim()
+        .trim_start_matches("* SEARCH")
+        .split_whitespace()
+        .collect();
+    assert_eq!(hits.len(), 1, "local -> server: {text:?}");
+}

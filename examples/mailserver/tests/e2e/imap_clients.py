@@ -1,0 +1,145 @@
+"""IMAP with imaplib: login rules, Chinese folders with special-use, APPEND and SEARCH on
+Chinese text, STARTTLS and IMAPS, IDLE woken by deliveries and other sessions, and the rights
+of shared mailboxes."""
+import imaplib
+import socket
+import time
+
+from common import (HOST, PASSWORD, addr, check, cli, deliver, expect_error, imap, port,
+                    tls_context)
+
+alice, bob, carol, dave = addr("alice"), addr("bob"), addr("carol"), addr("dave")
+office = addr("office")
+
+# --- login rules ---
+m = imap()
+expect_error(lambda: m.login("alice", PASSWORD), "full e-mail address", "IMAP: short login refused")
+m = imap()
+expect_error(lambda: m.login(alice, "wrong-password-1"), "AUTHENTICATIONFAILED", "IMAP: wrong password")
+m = imap()
+expect_error(lambda: m.login(dave, PASSWORD), "web interface", "IMAP: delivery account refused")
+m = imap()
+typ, _ = m.login(alice, PASSWORD)
+check(typ == "OK", "IMAP: alice logs in with her full address")
+
+# --- Chinese folder names (modified UTF-7 on the wire, UTF-8 after ENABLE UTF8=ACCEPT) ---
+typ, boxes = m.list()
+raw = b"\n".join(boxes)
+for enc, attr, name in [(b"&g0l6P3ux-", b"\\Drafts", "草稿箱"), (b"&XfJT0ZAB-", b"\\Sent", "已发送"),
+                        (b"&XfJSIJZk-", b"\\Trash", "已删除"), (b"&V4NXPpCuTvY-", b"\\Junk", "垃圾邮件")]:
+    line = [b for b in boxes if b.endswith(b'"/" ' + enc)]
+    check(len(line) == 1 and attr in line[0], "%s listed with %s" % (name, attr.decode()))
+check(any(b.endswith(b" INBOX") for b in boxes), "INBOX listed")
+typ, _ = m.create('"&VAhPXFk5-"')  # 合作夹 in modified UTF-7
+check(typ == "OK", "create a Chinese folder")
+m.logout()
+
+m = imap()
+m.login(alice, PASSWORD)
+typ, _ = m._simple_command("ENABLE", "UTF8=ACCEPT")
+m._encoding = "utf-8"
+typ, boxes = m.list()
+names = [b.decode("utf-8") for b in boxes]
+check(any(n.endswith(' 草稿箱') or n.endswith('"草稿箱"') for n in names), "UTF8=ACCEPT lists 草稿箱 in UTF-8 (%r)" % names)
+check(any("合作夹" in n for n in names), "the new folder 合作夹 is listed")
+
+# APPEND to 草稿箱 a message with a Chinese subject and body, then SEARCH it.
+msg = ("From: %s\r\nTo: %s\r\nSubject: =?UTF-8?B?5pyf5pyr6ICD6K+V5a6J5o6S?=\r\n"
+       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+       "请于周五前提交成绩。\r\n" % (alice, bob)).encode("utf-8")
+typ, data = m.append('"草稿箱"', "(\\Draft)", None, msg)
+check(typ == "OK" and b"APPENDUID" in data[0], "APPEND OK with APPENDUID (%r)" % data)
+typ, data = m.select('"草稿箱"')
+check(typ == "OK" and data[0] == b"1", "select 草稿箱: one message")
+typ, data = m.fetch("1", "(FLAGS ENVELOPE)")
+check(b"\\Draft" in data[0] and b"5pyf5pyr6ICD6K+V5a6J5o6S" in data[0], "FETCH FLAGS and ENVELOPE")
+m.literal = "考试".encode("utf-8")
+typ, data = m.search("UTF-8", "SUBJECT")
+check(data[0] == b"1", "SEARCH SUBJECT 考试 finds it (%r)" % data)
+m.literal = "成绩".encode("utf-8")
+typ, data = m.search("UTF-8", "BODY")
+check(data[0] == b"1", "SEARCH BODY 成绩 finds it")
+typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
+check("请于周五前提交成绩" in data[0][1].decode("utf-8"), "BODY[TEXT] returns the UTF-8 body")
+typ, data = m.uid("MOVE", "1:*", '"已发送"')
+check(typ == "OK", "MOVE to 已发送")
+typ, data = m.status('"已发送"', "(MESSAGES UNSEEN)")
+check(b"MESSAGES 1" in data[0], "STATUS 已发送 counts the moved message (%r)" % data)
+m.logout()
+
+# --- STARTTLS and IMAPS with the pinned certificate ---
+m = imap()
+m.starttls(ssl_context=tls_context())
+m.login(alice, PASSWORD)
+check(m.select("INBOX")[0] == "OK", "login and SELECT after STARTTLS")
+m.logout()
+m = imaplib.IMAP4_SSL(HOST, port("imaps"), ssl_context=tls_context(), timeout=10)
+m.login(alice, PASSWORD)
+check(m.select("INBOX")[0] == "OK", "login and SELECT over IMAPS")
+m.logout()
+
+# --- IDLE: woken by a delivery and by a flag change in another session ---
+idler = imap()
+idler.login(alice, PASSWORD)
+typ, data = idler.select("INBOX")
+before = int(data[0])
+tag = idler._new_tag()
+idler.send(tag + b" IDLE\r\n")
+check(idler.readline().startswith(b"+"), "IDLE accepted")
+deliver(alice, subject="wake up")
+idler.sock.settimeout(10)
+line = idler.readline()
+check(line.strip() == ("* %d EXISTS" % (before + 1)).encode(), "IDLE woken by the delivery (%r)" % line)
+other = imap()
+other.login(alice, PASSWORD)
+other.select("INBOX")
+other.store(str(before + 1), "+FLAGS", "(\\Flagged)")
+line = idler.readline()
+check(b"FETCH" in line and b"\\Flagged" in line, "IDLE sees another session's flag change (%r)" % line)
+idler.send(b"DONE\r\n")
+line = idler.readline()
+check(line.startswith(tag + b" OK"), "IDLE ends with OK")
+other.store(str(before + 1), "+FLAGS", "(\\Deleted)")
+other.expunge()
+idler.untagged_responses.pop("EXPUNGE", None)
+typ, _ = idler.noop()
+check(idler.untagged_responses.get("EXPUNGE") == [str(before + 1).encode()],
+      "NOOP reports the other session's expunge (%r)" % idler.untagged_responses)
+other.logout()
+idler.logout()
+
+# --- shared mailbox office@ (alice delegate, bob on-behalf, carol read-only) ---
+deliver(office, subject="for the office")
+m = imap()
+m.login(carol, PASSWORD)
+typ, data = m.namespace()
+check(b'"Other Users/"' in data[0], "NAMESPACE has the other-users namespace")
+typ, boxes = m.list('"Other Users/"', "*")
+check(any(b"Other Users/office@" in b for b in boxes), "office's folders under Other Users/")
+typ, data = m.select('"Other Users/%s/INBOX"' % office)
+check(typ == "OK" and data[0] == b"1", "read-only delegate selects office INBOX")
+typ, data = m.fetch("1", "(BODY[])")
+typ, data = m.fetch("1", "(FLAGS)")
+check(b"\\Seen" not in data[0], "read-only: reading does not mark seen")
+typ, data = m.store("1", "+FLAGS", "(\\Seen)")
+check(typ == "NO" and b"NOPERM" in data[0], "read-only: STORE refused with NOPERM")
+typ, data = m.expunge()
+check(typ == "NO", "read-only: EXPUNGE refused")
+m.logout()
+
+m = imap()
+m.login(bob, PASSWORD)
+m.select('"Other Users/%s/INBOX"' % office)
+typ, data = m.store("1", "+FLAGS", "(\\Deleted)")
+check(typ == "NO", "on-behalf: may not delete")
+m.logout()
+
+m = imap()
+m.login(alice, PASSWORD)
+m.select('"Other Users/%s/INBOX"' % office)
+typ, data = m.store("1", "+FLAGS", "(\\Seen \\Deleted)")
+check(typ == "OK", "delegate: may change flags")
+typ, data = m.expunge()
+check(typ == "OK" and data[0] == b"1", "delegate: may expunge")
+m.logout()
+print("imap ok")
