@@ -7,6 +7,7 @@ mod adminsock;
 mod app;
 mod cli;
 mod config;
+mod demo;
 mod driver;
 mod imap;
 mod mailutil;
@@ -76,7 +77,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Demo => {
-            server::demo(data).await.map_err(|e| e.to_string())?;
+            demo::demo(data).await.map_err(|e| e.to_string())?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Domain(DomainCmd::Add {

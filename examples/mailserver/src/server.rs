@@ -47,13 +47,6 @@ pub async fn serve(data: &Path) -> Result<(), ServeError> {
     serve_app(app).await
 }
 
-pub async fn demo(data: &Path) -> Result<(), ServeError> {
-    if !Config::path(data).exists() {
-        crate::init(data, "demo.example", None).map_err(ServeError::Other)?;
-    }
-    serve(data).await
-}
-
 async fn serve_app(app: Arc<App>) -> Result<(), ServeError> {
     let data = app.data.clone();
     let cfg = &app.config;

@@ -417,3 +417,84 @@ fn mbsync_syncs_both_ways() {
         .collect();
     assert_eq!(hits.len(), 1, "local -> server: {text:?}");
 }
+
+#[test]
+fn demo_creates_accounts_prints_credentials_and_serves() {
+    // `demo` inits only when there is no config: init first to get free ports.
+    let dir = tempfile::tempdir().unwrap();
+    cli_ok(
+        dir.path(),
+        &[
+            "init",
+            "--domain",
+            "demo.example",
+            "--hostname",
+            "localhost",
+        ],
+        None,
+    );
+    let path = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.contains("= \"127.0.0.1:") {
+                format!("{}= \"127.0.0.1:0\"\n", l.split_once('=').unwrap().0)
+            } else if l.starts_with("fast_password_hashing_for_tests") {
+                "fast_password_hashing_for_tests = true\n".into()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let server = Server::start_cmd(dir, "demo");
+    let banner = server.banner.join("\n");
+    assert!(banner.contains("alice@demo.example"), "{banner}");
+    assert!(banner.contains("swaks --server"), "{banner}");
+    let app_pw = server
+        .banner
+        .iter()
+        .find_map(|l| l.split("must use the app password ").nth(1))
+        .expect("app password printed")
+        .trim()
+        .to_string();
+    let alice_pw = "Plum-Tree-47!x";
+    assert!(banner.contains(alice_pw));
+    let imaps = format!("imaps://127.0.0.1:{}/", server.port("imaps"));
+    let cert = server.cert().to_string_lossy().into_owned();
+    let curl = |user: &str, pw: &str| {
+        server.run(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "20",
+                "--cacert",
+                &cert,
+                "--user",
+                &format!("{user}:{pw}"),
+                &imaps,
+            ],
+        )
+    };
+    assert!(curl("alice@demo.example", alice_pw).status.success());
+    // zhang has 2FA: the app password works, the account password does not.
+    let ok = curl("zhang@demo.example", &app_pw);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        !curl("zhang@demo.example", "Moon&Lake-1925")
+            .status
+            .success()
+    );
+    // The delivery account is refused over IMAP.
+    assert!(
+        !curl("clerk@demo.example", "Stone*Bridge-6204q")
+            .status
+            .success()
+    );
+}

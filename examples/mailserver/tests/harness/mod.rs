@@ -17,6 +17,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     pub ports: HashMap<String, SocketAddr>,
+    /// Everything the server printed on stdout before its last listening line.
+    pub banner: Vec<String>,
 }
 
 /// The data directory's path as a string.
@@ -113,11 +115,16 @@ pub fn init_dir(edit: impl FnOnce(&mut String)) -> tempfile::TempDir {
 impl Server {
     /// Starts `serve` on the directory and waits (at most 60 s) for the seven listening lines.
     pub fn start(dir: tempfile::TempDir) -> Server {
+        Server::start_cmd(dir, "serve")
+    }
+
+    /// Starts `serve` or `demo`.
+    pub fn start_cmd(dir: tempfile::TempDir, command: &str) -> Server {
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = Command::new(BIN)
             .arg("--data")
             .arg(dir.path())
-            .arg("serve")
+            .arg(command)
             .env("MAILSERVER_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -138,12 +145,14 @@ impl Server {
             dir,
             child: Some(child),
             ports: HashMap::new(),
+            banner: Vec::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while server.ports.len() < 7 {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    server.banner.push(line.clone());
                     if let Some((name, addr)) = line.split_once(" listening on ") {
                         server
                             .ports
