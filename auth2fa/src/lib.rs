@@ -95,7 +95,7 @@ pub use device::{DeviceId, TrustedDeviceInfo};
 pub use error::Error;
 pub use factor::{
     CodePurpose, CodeSender, FactorId, FactorInfo, FactorKind, FactorTarget, NoCodeSender,
-    TotpEnrollment, normalize_phone,
+    TotpEnrollment, normalize_phone, totp_code,
 };
 pub use ip_block::{BlockInfo, BlockPolicy, BlockReason, BlockTable};
 pub use log::{Alert, AuditEvent, AuditResult, LoginEvent};

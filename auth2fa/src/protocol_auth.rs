@@ -122,17 +122,8 @@ impl<S: AuthStore> AuthService<S> {
             return Err(fail(Error::RegionNotAllowed));
         }
         // App password: HMAC then constant-time compare against each of the account's tags.
-        if !account.app_passwords.is_empty()
-            && let Some(norm) = app_password::normalize(secret)
         {
-            let tag = self.app_password_tag(address, &norm);
-            let mut found: Option<usize> = None;
-            for (i, p) in account.app_passwords.iter().enumerate() {
-                if p.tag.ct_eq(&tag) && found.is_none() {
-                    found = Some(i);
-                }
-            }
-            if let Some(i) = found {
+            if let Some(i) = self.match_app_password(&account, secret) {
                 let rec = &account.app_passwords[i];
                 if !rec.scope.contains(protocol) {
                     return Err(Error::AppPasswordNotForProtocol { protocol });
@@ -170,6 +161,37 @@ impl<S: AuthStore> AuthService<S> {
             credential: CredentialUsed::Password,
             place: place.cloned(),
         })
+    }
+
+    /// The index of the app password of `account` that `secret` is, if any: one HMAC-SHA256
+    /// of the normalized secret, then a constant-time comparison with every stored tag (no
+    /// early exit).
+    pub(crate) fn match_app_password(&self, account: &Account, secret: &str) -> Option<usize> {
+        if account.app_passwords.is_empty() {
+            return None;
+        }
+        let norm = app_password::normalize(secret)?;
+        let tag = self.app_password_tag(&account.address, &norm);
+        let mut found: Option<usize> = None;
+        for (i, p) in account.app_passwords.iter().enumerate() {
+            if p.tag.ct_eq(&tag) && found.is_none() {
+                found = Some(i);
+            }
+        }
+        found
+    }
+
+    /// Checks an app password **without** any bookkeeping (no blocking, no log, no last-use
+    /// update): the name of the matching app password, or `None`. For tools and benchmarks;
+    /// servers call [`authenticate`](Self::authenticate).
+    pub fn check_app_password(&self, login: &str, secret: &str) -> Result<Option<String>, Error> {
+        let address = Self::parse_address(login)?;
+        let Some(account) = self.store.account(&address)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .match_app_password(&account, secret)
+            .map(|i| account.app_passwords[i].name.clone()))
     }
 
     /// Counts a failure for `ip` and passes the error through (or replaces it with
