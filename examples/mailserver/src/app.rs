@@ -215,13 +215,6 @@ impl App {
             .contains_key(&domain.to_ascii_lowercase())
     }
 
-    pub fn domains(&self) -> BTreeMap<String, DomainEntry> {
-        self.domains
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
     pub fn add_domain(&self, domain: &str, entry: DomainEntry) -> Result<(), AppError> {
         let mut d = self.domains.write().unwrap_or_else(|e| e.into_inner());
         d.insert(domain.to_ascii_lowercase(), entry);
@@ -415,10 +408,10 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
     }
     Ok(())
 }

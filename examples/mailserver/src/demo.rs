@@ -114,13 +114,13 @@ pub async fn demo(data: &Path) -> Result<(), ServeError> {
             },
         )
         .await;
-        if let Err(e) = r {
-            if !e.contains("already exists") {
-                return Err(ServeError::Other(format!(
-                    "creating {}: {e}",
-                    mail(u.local)
-                )));
-            }
+        if let Err(e) = r
+            && !e.contains("already exists")
+        {
+            return Err(ServeError::Other(format!(
+                "creating {}: {e}",
+                mail(u.local)
+            )));
         }
     }
     for (who, right) in [("alice", RightArg::Delegate), ("bob", RightArg::OnBehalf)] {

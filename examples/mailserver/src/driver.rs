@@ -36,7 +36,6 @@ pub enum Next {
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
-    pub local: SocketAddr,
     pub tls: bool,
 }
 
@@ -150,13 +149,8 @@ pub async fn run<S: Session>(
         Ok(p) => p,
         Err(_) => return,
     };
-    let local = stream.local_addr().unwrap_or(peer);
     let _ = stream.set_nodelay(true);
-    let mut info = ConnInfo {
-        peer,
-        local,
-        tls: false,
-    };
+    let mut info = ConnInfo { peer, tls: false };
     let mut conn = if implicit_tls {
         match tokio::time::timeout(timeouts.slow_client, acceptor.accept(stream)).await {
             Ok(Ok(tls)) => {
@@ -214,7 +208,7 @@ pub async fn run<S: Session>(
             break;
         }
         // Wait for input, an outside event, a deadline or shutdown.
-        loop {
+        {
             let idle_deadline = last_activity + timeouts.idle;
             let core_deadline = session.poll_timeout();
             let deadline = match core_deadline {
@@ -235,11 +229,10 @@ pub async fn run<S: Session>(
                                 buf.truncate(MIN_BUF);
                                 buf.shrink_to_fit();
                             }
-                            break;
                         }
                     }
                 }
-                _ = session.external() => break,
+                _ = session.external() => {}
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     let now = Instant::now();
                     if now >= idle_deadline {
@@ -250,14 +243,12 @@ pub async fn run<S: Session>(
                         break 'conn;
                     }
                     session.handle_timeout(now);
-                    break;
                 }
                 r = shutdown.changed() => {
                     if r.is_err() || *shutdown.borrow() {
                         shutting_down = true;
                         session.shutdown();
                     }
-                    break;
                 }
             }
         }

@@ -33,7 +33,6 @@ struct Selected {
     rights: Rights,
     /// Flags may be changed at all (SELECT, not EXAMINE, with some write right).
     writable: bool,
-    uid_validity: u32,
     /// What this session's client knows: UID -> flags.
     known: BTreeMap<u32, mailstore::Flags>,
     sub: Subscription,
@@ -276,13 +275,13 @@ impl ImapSession {
                 }
                 MailboxEvent::FlagsChanged { uid, flags, modseq } => {
                     let u = uid.get();
-                    if let Some(k) = sel.known.get_mut(&u) {
-                        if *k != flags {
-                            *k = flags.clone();
-                            let _ =
-                                self.core
-                                    .flags_changed(u, &to_imap_flags(&flags), Some(modseq.0));
-                        }
+                    if let Some(k) = sel.known.get_mut(&u)
+                        && *k != flags
+                    {
+                        *k = flags.clone();
+                        let _ = self
+                            .core
+                            .flags_changed(u, &to_imap_flags(&flags), Some(modseq.0));
                     }
                 }
                 MailboxEvent::Expunged { uids, .. } => {
@@ -444,7 +443,6 @@ impl ImapSession {
                     id,
                     rights,
                     writable,
-                    uid_validity: snap.uid_validity.get(),
                     known,
                     sub,
                 });
@@ -542,12 +540,12 @@ impl ImapSession {
                             child_subscribed: false,
                         })
                         .map_err(e)?;
-                    if let (Some(items), Some(id)) = (&ret.status, it.selectable) {
-                        if let Ok(st) = self.app.store.status(id).await {
-                            self.core
-                                .list_status(mb, status_values(items, &st))
-                                .map_err(e)?;
-                        }
+                    if let (Some(items), Some(id)) = (&ret.status, it.selectable)
+                        && let Ok(st) = self.app.store.status(id).await
+                    {
+                        self.core
+                            .list_status(mb, status_values(items, &st))
+                            .map_err(e)?;
                     }
                 }
                 self.core.ok().map_err(e)?;
@@ -645,10 +643,12 @@ impl ImapSession {
                 self.core.ok().map_err(e)?;
             }
             Event::Close { expunge } => {
-                if let Some(sel) = self.selected.take() {
-                    if expunge && sel.writable && sel.rights.contains(Rights::EXPUNGE) {
-                        let _ = self.app.store.expunge(sel.id, None).await;
-                    }
+                if let Some(sel) = self.selected.take()
+                    && expunge
+                    && sel.writable
+                    && sel.rights.contains(Rights::EXPUNGE)
+                {
+                    let _ = self.app.store.expunge(sel.id, None).await;
                 }
                 self.core.ok().map_err(e)?;
             }

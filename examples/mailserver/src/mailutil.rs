@@ -91,10 +91,8 @@ pub fn bounce(
     id: &str,
 ) -> Vec<u8> {
     let boundary = format!("=_bounce_{id}");
-    let mut human = String::from(
-        "This is the mail system at ".to_string()
-            + hostname
-            + ".\r\n\r\nYour message could not be delivered to the following recipients:\r\n\r\n",
+    let mut human = format!(
+        "This is the mail system at {hostname}.\r\n\r\nYour message could not be delivered to the following recipients:\r\n\r\n"
     );
     let mut status = format!("Reporting-MTA: dns; {hostname}\r\n");
     for (rcpt, reason) in failed {

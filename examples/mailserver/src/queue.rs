@@ -78,12 +78,11 @@ fn load_entries(d: &Path) -> Vec<Entry> {
     let mut v = Vec::new();
     for e in rd.flatten() {
         let p = e.path();
-        if p.extension().is_some_and(|x| x == "json") {
-            if let Ok(b) = std::fs::read(&p) {
-                if let Ok(entry) = serde_json::from_slice::<Entry>(&b) {
-                    v.push(entry);
-                }
-            }
+        if p.extension().is_some_and(|x| x == "json")
+            && let Ok(b) = std::fs::read(&p)
+            && let Ok(entry) = serde_json::from_slice::<Entry>(&b)
+        {
+            v.push(entry);
         }
     }
     v.sort_by_key(|e| e.next_attempt);

@@ -208,36 +208,33 @@ impl SmtpSession {
                     ),
                 ));
             }
-            if let Ok(q) = self.app.store.quota(&id).await {
-                if let Some(max) = q.quota.max_bytes {
-                    let incoming = self.declared_size.unwrap_or(0);
-                    if q.used_bytes >= max {
-                        return Err(reply(
-                            452,
-                            format!("4.2.2 <{rcpt}>: mailbox full, try again later"),
-                        ));
-                    }
-                    if incoming > 0 && q.used_bytes + incoming > max {
-                        return Err(reply(
-                            552,
-                            format!(
-                                "5.2.2 <{rcpt}>: this message does not fit in the mailbox quota"
-                            ),
-                        ));
-                    }
+            if let Ok(q) = self.app.store.quota(&id).await
+                && let Some(max) = q.quota.max_bytes
+            {
+                let incoming = self.declared_size.unwrap_or(0);
+                if q.used_bytes >= max {
+                    return Err(reply(
+                        452,
+                        format!("4.2.2 <{rcpt}>: mailbox full, try again later"),
+                    ));
+                }
+                if incoming > 0 && q.used_bytes + incoming > max {
+                    return Err(reply(
+                        552,
+                        format!("5.2.2 <{rcpt}>: this message does not fit in the mailbox quota"),
+                    ));
                 }
             }
-            if self.submission {
-                if let Some(p) = &self.principal {
-                    if let Some(why) = restricted_reason(p, &rcpt) {
-                        return Err(reply(550, format!("5.7.1 <{rcpt}>: {why}")));
-                    }
-                }
+            if self.submission
+                && let Some(p) = &self.principal
+                && let Some(why) = restricted_reason(p, &rcpt)
+            {
+                return Err(reply(550, format!("5.7.1 <{rcpt}>: {why}")));
             }
-            if let Some(t) = &mut self.txn {
-                if !t.local.contains(&id) {
-                    t.local.push(id);
-                }
+            if let Some(t) = &mut self.txn
+                && !t.local.contains(&id)
+            {
+                t.local.push(id);
             }
             return Ok(());
         }
@@ -263,10 +260,10 @@ impl SmtpSession {
                 ),
             ));
         }
-        if let Some(t) = &mut self.txn {
-            if !t.remote.contains(&rcpt) {
-                t.remote.push(rcpt);
-            }
+        if let Some(t) = &mut self.txn
+            && !t.remote.contains(&rcpt)
+        {
+            t.remote.push(rcpt);
         }
         Ok(())
     }
@@ -386,34 +383,33 @@ impl SmtpSession {
                 &date,
                 &id,
             );
-            if let Ok(sender) = AccountId::new(&txn.from) {
-                if self.app.is_local_domain(&domain_of(&txn.from)) {
-                    let _ = self.app.deliver_local(&sender, Bytes::from(b)).await;
-                }
+            if let Ok(sender) = AccountId::new(&txn.from)
+                && self.app.is_local_domain(&domain_of(&txn.from))
+            {
+                let _ = self.app.deliver_local(&sender, Bytes::from(b)).await;
             }
         }
-        if self.submission {
-            if let Some(p) = &self.principal {
-                let mut to: Vec<String> =
-                    txn.local.iter().map(|a| a.as_str().to_string()).collect();
-                to.extend(txn.remote.iter().cloned());
-                self.app
-                    .log_mail(MailLogRecord {
-                        time: unix_now(),
-                        account: p.address.clone(),
-                        direction: MailDirection::Sent,
-                        from: txn.from.clone(),
-                        to,
-                        subject: subject.clone(),
-                        message_id: message_id.clone(),
-                        status: if txn.remote.is_empty() {
-                            format!("delivered id={id}")
-                        } else {
-                            format!("queued id={id}")
-                        },
-                    })
-                    .await;
-            }
+        if self.submission
+            && let Some(p) = &self.principal
+        {
+            let mut to: Vec<String> = txn.local.iter().map(|a| a.as_str().to_string()).collect();
+            to.extend(txn.remote.iter().cloned());
+            self.app
+                .log_mail(MailLogRecord {
+                    time: unix_now(),
+                    account: p.address.clone(),
+                    direction: MailDirection::Sent,
+                    from: txn.from.clone(),
+                    to,
+                    subject: subject.clone(),
+                    message_id: message_id.clone(),
+                    status: if txn.remote.is_empty() {
+                        format!("delivered id={id}")
+                    } else {
+                        format!("queued id={id}")
+                    },
+                })
+                .await;
         }
         tracing::info!(id = %id, from = %txn.from, local = txn.local.len(), remote = txn.remote.len(), "message accepted");
         Ok(format!("2.0.0 Ok: stored as {id}"))
