@@ -1,2 +1,208 @@
-//! Placeholder: the mailstore benchmarks are written by the crate's owner.
-fn main() {}
+//! mailstore benchmarks (criterion, harness = false).
+//!
+//! * `append/redb_1_writer` vs `append/redb_32_writers`: durable appends per second; group
+//!   commit should make 32 concurrent writers >= 10x one writer (one fsync per batch).
+//! * `select_100k`: read every UID and flag set of a 100,000-message mailbox (target <= 50 ms),
+//!   next to a baseline that only clones a prebuilt `Vec<(u32, Flags)>` of the same size.
+//! * `search_subject_100k`: subject substring search over 100,000 messages (target <= 300 ms),
+//!   next to a baseline scanning a prebuilt `Vec<String>` of lowercase subjects.
+//! * `open_100k`: reopen the 100,000-message redb store (index rebuilt from disk).
+//!
+//! Run: `cargo bench -p benches --bench mailstore -- --warm-up-time 1 --measurement-time 3`
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mailstore::{AccountId, Flag, Flags, MailboxId, MailboxName, RedbStore, SearchKey, Store};
+
+const BIG: usize = 100_000;
+
+fn message(n: usize) -> Bytes {
+    let topic = [
+        "期末考试安排",
+        "讲座预告",
+        "Maintenance window",
+        "会议纪要",
+        "成绩单",
+    ][n % 5];
+    Bytes::from(format!(
+        "From: Sender {n} <s{n}@example.edu.cn>\r\nTo: r@example.edu.cn\r\nSubject: {topic} #{n}\r\nMessage-ID: <{n}@bench>\r\nDate: Mon, 09 Jan 2023 10:15:00 +0800\r\n\r\nbody {n}\r\n"
+    ))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn new_store(dir: &std::path::Path) -> (Arc<dyn Store>, MailboxId) {
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir).expect("open"));
+    let me = AccountId::new("bench@example.edu.cn").expect("account");
+    store.create_account(&me, &[]).await.expect("account");
+    let inbox = store
+        .mailbox_id(&me, &MailboxName::inbox())
+        .await
+        .expect("inbox");
+    (store, inbox)
+}
+
+/// Appends `total` messages using `writers` concurrent tasks.
+async fn append_load(
+    store: &Arc<dyn Store>,
+    inbox: MailboxId,
+    writers: usize,
+    total: usize,
+    base: usize,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..writers {
+        let store = store.clone();
+        set.spawn(async move {
+            let mut i = w;
+            while i < total {
+                store
+                    .append(inbox, message(base + i), Flags::empty(), 0)
+                    .await
+                    .expect("append");
+                i += writers;
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+fn appends(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, inbox) = rt.block_on(new_store(dir.path()));
+    let mut g = c.benchmark_group("append");
+    g.sample_size(10);
+    const PER_ITER: usize = 64;
+    g.throughput(Throughput::Elements(PER_ITER as u64));
+    let mut base = 0usize;
+    for writers in [1usize, 32] {
+        g.bench_with_input(
+            BenchmarkId::new("redb_writers", writers),
+            &writers,
+            |b, &writers| {
+                b.iter_custom(|iters| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        rt.block_on(append_load(&store, inbox, writers, PER_ITER, base));
+                        base += PER_ITER;
+                    }
+                    start.elapsed()
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+struct Big {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    inbox: MailboxId,
+}
+
+fn build_big(rt: &tokio::runtime::Runtime) -> Big {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, inbox) = rt.block_on(new_store(dir.path()));
+    let t = Instant::now();
+    rt.block_on(append_load(&store, inbox, 256, BIG, 0));
+    // Flag every third message so flag sets are not all empty.
+    let uids: Vec<mailstore::Uid> = (1..=BIG as u32)
+        .step_by(3)
+        .filter_map(mailstore::Uid::new)
+        .collect();
+    rt.block_on(store.store_flags(
+        inbox,
+        &uids,
+        mailstore::FlagOp::Add,
+        &Flags::empty().with(Flag::Seen),
+        None,
+    ))
+    .expect("flags");
+    eprintln!("built {BIG}-message redb mailbox in {:?}", t.elapsed());
+    Big {
+        _dir: dir,
+        store,
+        inbox,
+    }
+}
+
+fn big_mailbox(c: &mut Criterion) {
+    let rt = runtime();
+    let big = build_big(&rt);
+    let mut g = c.benchmark_group("mailbox_100k");
+    g.sample_size(20);
+
+    g.bench_function("select_all_uids_flags/mailstore", |b| {
+        b.iter(|| {
+            let s = rt.block_on(big.store.select(big.inbox)).expect("select");
+            assert_eq!(s.messages.len(), BIG);
+            s
+        })
+    });
+    let prebuilt: Vec<(u32, Flags)> = rt
+        .block_on(big.store.select(big.inbox))
+        .expect("select")
+        .messages
+        .into_iter()
+        .map(|m| (m.uid.get(), m.flags))
+        .collect();
+    g.bench_function("select_all_uids_flags/baseline_vec_clone", |b| {
+        b.iter(|| prebuilt.clone())
+    });
+
+    let subjects: Vec<String> = (0..BIG)
+        .map(|n| {
+            String::from_utf8_lossy(&message(n))
+                .lines()
+                .nth(2)
+                .unwrap_or("")
+                .to_lowercase()
+        })
+        .collect();
+    let needle = "讲座预告 #9999";
+    let expected = subjects.iter().filter(|s| s.contains(needle)).count();
+    assert!(expected > 0);
+    let q = SearchKey::Subject(needle.into());
+    g.bench_function("search_subject/mailstore", |b| {
+        b.iter(|| {
+            let hits = rt
+                .block_on(big.store.search(big.inbox, &q))
+                .expect("search");
+            assert_eq!(hits.len(), expected);
+            hits
+        })
+    });
+    g.bench_function("search_subject/baseline_vec_contains", |b| {
+        b.iter(|| subjects.iter().filter(|s| s.contains(needle)).count())
+    });
+    g.finish();
+
+    // Reopen: rebuild the index of 100,000 messages from disk.
+    let path = big._dir.path().to_owned();
+    let Big { _dir, store, inbox } = big;
+    drop(store);
+    let mut g = c.benchmark_group("open_100k");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("redb_open_and_select", |b| {
+        b.iter(|| {
+            let s = RedbStore::open(&path).expect("reopen");
+            let sel = rt.block_on(s.select(inbox)).expect("select");
+            assert_eq!(sel.messages.len(), BIG);
+            sel.messages.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, appends, big_mailbox);
+criterion_main!(benches);
