@@ -213,6 +213,14 @@ async fn send_bounce(app: &App, entry: &Entry, failed: &[(String, String)], raw:
     }
 }
 
+/// A reply as the sender should see it: code, enhanced code and text.
+fn show(r: &smtp_core::Reply) -> String {
+    match r.enhanced() {
+        Some(e) => format!("{} {e} {}", r.code(), r.text()),
+        None => format!("{} {}", r.code(), r.text()),
+    }
+}
+
 enum RcptOutcome {
     Delivered,
     Temporary(String),
@@ -307,19 +315,15 @@ async fn relay(
                 if fin.is_positive_completion() {
                     RcptOutcome::Delivered
                 } else if fin.is_permanent_failure() {
-                    RcptOutcome::Permanent(format!("{} {}", fin.code(), fin.text()))
+                    RcptOutcome::Permanent(show(&fin))
                 } else {
-                    RcptOutcome::Temporary(format!("{} {}", fin.code(), fin.text()))
+                    RcptOutcome::Temporary(show(&fin))
                 }
             }
-            Some(r) if r.is_permanent_failure() => {
-                RcptOutcome::Permanent(format!("{} {}", r.code(), r.text()))
-            }
-            Some(r) => RcptOutcome::Temporary(format!("{} {}", r.code(), r.text())),
-            None if fin.is_permanent_failure() => {
-                RcptOutcome::Permanent(format!("{} {}", fin.code(), fin.text()))
-            }
-            None => RcptOutcome::Temporary(format!("{} {}", fin.code(), fin.text())),
+            Some(r) if r.is_permanent_failure() => RcptOutcome::Permanent(show(&r)),
+            Some(r) => RcptOutcome::Temporary(show(&r)),
+            None if fin.is_permanent_failure() => RcptOutcome::Permanent(show(&fin)),
+            None => RcptOutcome::Temporary(show(&fin)),
         })
         .collect())
 }

@@ -498,3 +498,233 @@ fn demo_creates_accounts_prints_credentials_and_serves() {
             .success()
     );
 }
+
+#[test]
+fn plaintext_logins_refused_before_tls_when_configured() {
+    let dir = init_dir(|t| {
+        *t = t.replace(
+            "allow_plaintext_from_loopback = true",
+            "allow_plaintext_from_loopback = false",
+        )
+    });
+    cli_ok(
+        dir.path(),
+        &["user", "add", &addr("alice"), "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let server = Server::start(dir);
+    server.python("plaintext_refused", &[]);
+}
+
+#[test]
+fn delivery_mailbox_archive_survives_a_delegate_expunge() {
+    let dir = init_dir(|_| {});
+    standard_accounts(dir.path());
+    cli_ok(
+        dir.path(),
+        &[
+            "share",
+            "grant",
+            &addr("dave"),
+            &addr("alice"),
+            "--right",
+            "delegate",
+        ],
+        None,
+    );
+    let server = Server::start(dir);
+    server.python("archive_and_delegate", &[]);
+}
+
+#[test]
+fn sigterm_says_bye_to_connected_clients_and_exits_cleanly() {
+    use std::io::{Read, Write};
+    let mut server = start_standard();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port("imap"))).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut greeting = [0u8; 512];
+    let n = s.read(&mut greeting).unwrap();
+    assert!(String::from_utf8_lossy(&greeting[..n]).starts_with("* OK"));
+    s.write_all(
+        format!(
+            "a1 LOGIN {} \"{PASSWORD}\"\r\na2 SELECT INBOX\r\n",
+            addr("alice")
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&all).contains("a2 OK") {
+                break;
+            }
+        }
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let status = server.stop();
+    let seen = reader.join().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(seen.contains("a2 OK"), "{seen}");
+    assert!(
+        seen.contains("* BYE"),
+        "client told before the server exits: {seen}"
+    );
+}
+
+fn submit(server: &Server, to: &str, subject: &str) -> std::process::Output {
+    server.run(
+        "swaks",
+        &[
+            "--server",
+            &format!("127.0.0.1:{}", server.port("submission")),
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            &addr("alice"),
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            &addr("alice"),
+            "--to",
+            to,
+            "--header",
+            &format!("Subject: {subject}"),
+            "--timeout",
+            "20",
+        ],
+    )
+}
+
+/// Polls alice's INBOX over POP3 (curl) until a message containing `needle` is there.
+fn wait_for_mail(server: &Server, user: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let list = server.run(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "10",
+                "--user",
+                &format!("{user}:{PASSWORD}"),
+                &format!("pop3://127.0.0.1:{}/", server.port("pop3")),
+            ],
+        );
+        let n = String::from_utf8_lossy(&list.stdout).lines().count();
+        for i in 1..=n {
+            let m = server.run(
+                "curl",
+                &[
+                    "-sS",
+                    "--max-time",
+                    "10",
+                    "--user",
+                    &format!("{user}:{PASSWORD}"),
+                    &format!("pop3://127.0.0.1:{}/{i}", server.port("pop3")),
+                ],
+            );
+            let text = String::from_utf8_lossy(&m.stdout).into_owned();
+            if text.contains(needle) {
+                return text;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail with {needle:?} for {user}\n{}",
+            harness::tail(&server.log(), 30)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn smarthost_relay_delivers_and_bounces() {
+    // B is the smarthost (its inbound port), for other.example.
+    let b_dir = harness::init_dir_for("other.example", |_| {});
+    cli_ok(
+        b_dir.path(),
+        &["user", "add", "friend@other.example", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let b = Server::start(b_dir);
+    let b_port = b.port("smtp");
+    let a_dir = init_dir(|t| {
+        t.push_str(&format!(
+            "\n[smarthost]\naddress = \"127.0.0.1:{b_port}\"\nmax_attempts = 2\ninitial_backoff_secs = 1\n"
+        ))
+    });
+    cli_ok(
+        a_dir.path(),
+        &["user", "add", &addr("alice"), "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let a = Server::start(a_dir);
+    let out = submit(&a, "friend@other.example", "relayed hello");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let got = wait_for_mail(&b, "friend@other.example", "relayed hello");
+    assert!(
+        got.contains("by mail.example.edu"),
+        "A's Received header: {got}"
+    );
+    // The smarthost refuses an unknown user: a DSN comes back to alice.
+    let out = submit(&a, "nobody@other.example", "will bounce");
+    assert!(
+        out.status.success(),
+        "queued: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dsn = wait_for_mail(&a, &addr("alice"), "Undelivered Mail Returned to Sender");
+    assert!(
+        dsn.contains("nobody@other.example") && dsn.contains("5.1.1"),
+        "{dsn}"
+    );
+    let log = a.cli_ok(&["log", "mail", "--account", &addr("alice")], None);
+    assert!(log.contains("relayed") && log.contains("bounced"), "{log}");
+}
+
+#[test]
+fn smarthost_down_retries_then_bounces() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap();
+    drop(closed);
+    let dir = init_dir(|t| {
+        t.push_str(&format!(
+            "\n[smarthost]\naddress = \"{dead}\"\nmax_attempts = 2\ninitial_backoff_secs = 1\n"
+        ))
+    });
+    cli_ok(
+        dir.path(),
+        &["user", "add", &addr("alice"), "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let server = Server::start(dir);
+    let out = submit(&server, "someone@far.example", "never arrives");
+    assert!(out.status.success());
+    let dsn = wait_for_mail(
+        &server,
+        &addr("alice"),
+        "Undelivered Mail Returned to Sender",
+    );
+    assert!(dsn.contains("gave up after 2 attempts"), "{dsn}");
+    assert!(dsn.contains("cannot connect to smarthost"), "{dsn}");
+}

@@ -87,8 +87,13 @@ pub fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> Output {
 /// A fresh data directory: `init`, every listener on a free port (port 0), cheap password
 /// hashing, and `edit` applied to config.toml's text.
 pub fn init_dir(edit: impl FnOnce(&mut String)) -> tempfile::TempDir {
+    init_dir_for(DOMAIN, edit)
+}
+
+/// Like `init_dir` for another first domain.
+pub fn init_dir_for(domain: &str, edit: impl FnOnce(&mut String)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    cli_ok(dir.path(), &["init", "--domain", DOMAIN], None);
+    cli_ok(dir.path(), &["init", "--domain", domain], None);
     let path = dir.path().join("config.toml");
     let mut text = std::fs::read_to_string(&path).unwrap();
     // Every listener on a free port: the "listening" lines tell us which.
