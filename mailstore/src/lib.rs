@@ -60,6 +60,8 @@ pub mod meta;
 mod records;
 mod redb_store;
 pub mod search;
+#[cfg(feature = "sled")]
+mod sled_store;
 mod store;
 
 #[cfg(feature = "conformance")]
@@ -76,6 +78,8 @@ pub use meta::MessageMeta;
 pub use records::*;
 pub use redb_store::{REDB_FILE, RedbStore};
 pub use search::SearchKey;
+#[cfg(feature = "sled")]
+pub use sled_store::SledStore;
 pub use store::Store;
 
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,152 @@
+//! `SledStore` (feature `sled`): the same engine on sled 0.34, flushed before each write returns.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table};
+use crate::engine::commit::{Apply, GroupCommitter};
+use crate::engine::{Engine, StoreConfig};
+use crate::error::{Result, StoreError};
+
+fn backend_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn apply_groups(db: &sled::Db, trees: &[sled::Tree], groups: &[&[Mutation]]) -> Result<()> {
+    trees
+        .transaction(|tt: &Vec<TransactionalTree>| {
+            for muts in groups {
+                for m in muts.iter() {
+                    let t = &tt[m.table.index()];
+                    match &m.value {
+                        Some(v) => {
+                            t.insert(m.key.as_slice(), v.as_ref())?;
+                        }
+                        None => {
+                            t.remove(m.key.as_slice())?;
+                        }
+                    }
+                }
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| StoreError::Backend(format!("sled transaction failed: {e:?}")))?;
+    db.flush().map_err(backend_err)?;
+    Ok(())
+}
+
+struct SledApply {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+}
+
+impl Apply for SledApply {
+    fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()> {
+        apply_groups(&self.db, &self.trees, groups)
+    }
+}
+
+struct SledBackend {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    path: PathBuf,
+    committer: GroupCommitter,
+}
+
+impl Backend for SledBackend {
+    fn submit(&self, batch: Batch) -> Ack {
+        self.committer.submit(batch)
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(self.trees[table.index()]
+            .get(key)
+            .map_err(backend_err)?
+            .map(|v| Bytes::copy_from_slice(&v)))
+    }
+
+    fn scan(&self, table: Table, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+        for item in self.trees[table.index()].iter() {
+            let (k, v) = item.map_err(backend_err)?;
+            f(&k, &v)?;
+        }
+        Ok(())
+    }
+
+    fn location(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    fn failed(&self) -> bool {
+        self.committer.failed()
+    }
+
+    fn write_now(&self, muts: Vec<Mutation>) -> Result<()> {
+        apply_groups(&self.db, &self.trees, &[&muts])
+    }
+}
+
+/// The store on sled 0.34 (feature `sled`).
+///
+/// Every write runs as one sled transaction over the store's trees and is followed by
+/// `Db::flush()` before the call returns, so an acknowledged write is on disk. Writes are
+/// grouped like [`RedbStore`](crate::RedbStore)'s. See the crate README for what sled does
+/// and does not guarantee; prefer `RedbStore`.
+pub struct SledStore {
+    engine: Engine,
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the sled store in directory `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<SledStore> {
+        SledStore::open_with(dir, StoreConfig::default())
+    }
+
+    /// [`open`](Self::open) with settings.
+    pub fn open_with(dir: impl AsRef<Path>, config: StoreConfig) -> Result<SledStore> {
+        let path = dir.as_ref().to_owned();
+        let corrupt = |detail: String| StoreError::Corrupt {
+            path: path.clone(),
+            detail,
+        };
+        let opened = std::panic::catch_unwind(|| sled::Config::new().path(&path).open());
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(sled::Error::Io(e))) if e.to_string().contains("lock") => {
+                return Err(StoreError::AlreadyOpen(path));
+            }
+            Ok(Err(sled::Error::Io(e))) => {
+                return Err(StoreError::Backend(format!(
+                    "cannot open {}: {e}",
+                    path.display()
+                )));
+            }
+            Ok(Err(e)) => return Err(corrupt(e.to_string())),
+            Err(_) => return Err(corrupt("sled failed reading the directory".into())),
+        };
+        let mut trees = Vec::with_capacity(Table::ALL.len());
+        for t in Table::ALL {
+            trees.push(db.open_tree(t.name()).map_err(|e| corrupt(e.to_string()))?);
+        }
+        let committer = GroupCommitter::spawn(
+            "sled",
+            Box::new(SledApply {
+                db: db.clone(),
+                trees: trees.clone(),
+            }),
+        )?;
+        let backend = SledBackend {
+            db,
+            trees,
+            path: path.clone(),
+            committer,
+        };
+        let engine = Engine::open(Box::new(backend), config)?;
+        Ok(SledStore { engine })
+    }
+}
+
+crate::delegate::delegate_store!(SledStore);

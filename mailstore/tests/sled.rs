@@ -1,0 +1,61 @@
+//! The conformance suite on the sled backend (feature `sled`).
+use std::sync::Arc;
+
+use mailstore::{SledStore, Store, conformance};
+
+fn make() -> Arc<dyn Store> {
+    let dir = tempfile::Builder::new()
+        .prefix("sled-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir")
+        .keep();
+    Arc::new(SledStore::open(&dir).expect("open"))
+}
+
+#[tokio::test]
+async fn conformance_suite() {
+    conformance::run_all(&make).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrency() {
+    conformance::concurrent_appends_and_flags(make(), 16, 8).await;
+}
+
+#[test]
+fn model_based() {
+    conformance::model_proptest(&make, 6);
+}
+
+#[tokio::test]
+async fn reopen_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    conformance::reopen_keeps_everything(&move || {
+        Arc::new(SledStore::open(&path).expect("reopen")) as Arc<dyn Store>
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn newer_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SledStore::open(dir.path()).unwrap());
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let t = db.open_tree("meta").unwrap();
+        t.insert(
+            b"format",
+            &(mailstore::FORMAT_VERSION + 7).to_le_bytes()[..],
+        )
+        .unwrap();
+        db.flush().unwrap();
+    }
+    match SledStore::open(dir.path()) {
+        Err(mailstore::StoreError::NewerFormat { found, .. }) => {
+            assert_eq!(found, mailstore::FORMAT_VERSION + 7)
+        }
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("newer format opened"),
+    }
+}
