@@ -75,6 +75,7 @@
 
 pub mod client;
 pub mod error;
+pub mod framer;
 pub mod render;
 pub mod secret;
 pub mod server;

@@ -20,6 +20,7 @@ pub use config::{AuthMechanism, Config, Extensions, Namespaces};
 pub use event::{AuthMethod, Event};
 
 use crate::Secret;
+use crate::framer::literal_marker;
 use crate::syntax::command::{append_continue, append_head};
 use crate::syntax::literal::LiteralKind;
 use crate::syntax::{
@@ -1738,31 +1739,6 @@ fn is_append(buf: &[u8]) -> bool {
         .take_while(|&&b| crate::syntax::literal::is_tag_char(b))
         .count();
     buf.len() > n + 8 && buf[n] == b' ' && buf[n + 1..n + 8].eq_ignore_ascii_case(b"APPEND ")
-}
-
-/// If the line (ending in LF) ends with a literal header `{n}`, `{n+}` or `{n-}`, its size and
-/// kind.
-fn literal_marker(line: &[u8]) -> Option<(u64, LiteralKind)> {
-    let mut end = line.len().checked_sub(1)?; // LF
-    if end > 0 && line[end - 1] == b'\r' {
-        end -= 1;
-    }
-    let body = &line[..end];
-    if body.last() != Some(&b'}') {
-        return None;
-    }
-    let open = memchr::memrchr(b'{', body)?;
-    let inner = &body[open + 1..body.len() - 1];
-    let (digits, kind) = match inner.last() {
-        Some(b'+') => (&inner[..inner.len() - 1], LiteralKind::NonSyncPlus),
-        Some(b'-') => (&inner[..inner.len() - 1], LiteralKind::NonSyncMinus),
-        _ => (inner, LiteralKind::Sync),
-    };
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some((n, kind))
 }
 
 #[cfg(test)]
