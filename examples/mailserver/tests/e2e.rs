@@ -728,3 +728,38 @@ fn smarthost_down_retries_then_bounces() {
     assert!(dsn.contains("gave up after 2 attempts"), "{dsn}");
     assert!(dsn.contains("cannot connect to smarthost"), "{dsn}");
 }
+
+#[test]
+fn per_ip_connection_limit() {
+    use std::io::Read;
+    let dir =
+        init_dir(|t| *t = t.replace("max_connections_per_ip = 50", "max_connections_per_ip = 2"));
+    let server = Server::start(dir);
+    let greet = |s: &mut std::net::TcpStream| -> String {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut b = [0u8; 256];
+        let n = s.read(&mut b).unwrap_or(0);
+        String::from_utf8_lossy(&b[..n]).into_owned()
+    };
+    let port = server.port("pop3");
+    let mut a = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut b = std::net::TcpStream::connect(("127.0.0.1", server.port("imap"))).unwrap();
+    assert!(greet(&mut a).starts_with("+OK"));
+    assert!(greet(&mut b).starts_with("* OK"));
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    assert_eq!(
+        greet(&mut c),
+        "",
+        "third connection from 127.0.0.1 is closed at once"
+    );
+    drop(a);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut d = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    assert!(greet(&mut d).starts_with("+OK"), "a slot is free again");
+    assert!(
+        server
+            .log()
+            .contains("too many connections from this address")
+    );
+}
