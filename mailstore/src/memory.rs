@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table};
+use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table, Visitor};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::Result;
 
@@ -54,7 +54,7 @@ impl Backend for MemBackend {
         )
     }
 
-    fn scan(&self, table: Table, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {
         let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         for (k, v) in &t[table.index()] {
             f(k, v)?;

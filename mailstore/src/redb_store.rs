@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table};
+use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table, Visitor};
 use crate::engine::commit::{Apply, GroupCommitter};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
@@ -79,7 +79,7 @@ impl Backend for RedbBackend {
             .map(|v| Bytes::copy_from_slice(v.value())))
     }
 
-    fn scan(&self, table: Table, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {
         let r = self.db.begin_read().map_err(backend_err)?;
         let t = r.open_table(def(table)).map_err(backend_err)?;
         for item in t.iter().map_err(backend_err)? {

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table};
+use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table, Visitor};
 use crate::engine::commit::{Apply, GroupCommitter};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
@@ -68,7 +68,7 @@ impl Backend for SledBackend {
             .map(|v| Bytes::copy_from_slice(&v)))
     }
 
-    fn scan(&self, table: Table, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {
         for item in self.trees[table.index()].iter() {
             let (k, v) = item.map_err(backend_err)?;
             f(&k, &v)?;

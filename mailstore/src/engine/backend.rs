@@ -94,6 +94,9 @@ impl Batch {
     }
 }
 
+/// Called with each key and value of a scanned table.
+pub(crate) type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
 /// Resolves once the batch is durable (or failed).
 pub(crate) type Ack = oneshot::Receiver<Result<()>>;
 
@@ -105,7 +108,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Reads one value of committed data.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>>;
     /// Visits every entry of a table in key order.
-    fn scan(&self, table: Table, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()>;
+    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()>;
     /// Where the data lives, for error messages.
     fn location(&self) -> PathBuf;
     /// Whether a commit has failed (the handle is then unusable).

@@ -623,10 +623,11 @@ impl Engine {
                     let Some(m) = mb.messages.get_mut(&u) else {
                         continue;
                     };
-                    if new.is_seen() && !m.flags.is_seen() {
-                        if let Some(id) = &m.blob.meta.envelope.message_id {
-                            seen_ids.push(id.clone());
-                        }
+                    if new.is_seen()
+                        && !m.flags.is_seen()
+                        && let Some(id) = &m.blob.meta.envelope.message_id
+                    {
+                        seen_ids.push(id.clone());
                     }
                     m.flags = new.clone();
                     m.modseq = ms;
