@@ -62,7 +62,7 @@ pub struct HeaderLoc {
     pub end: u32,
 }
 
-/// One MIME part (for BODYSTRUCTURE and BODY[n] fetches). Offsets are absolute in the raw message.
+/// One MIME part (for BODYSTRUCTURE and `BODY[n]` fetches). Offsets are absolute in the raw message.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BodyPart {
     /// Lowercase media type, e.g. `text`.
