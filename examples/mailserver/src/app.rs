@@ -175,7 +175,19 @@ impl App {
             auth2fa::Config::default()
         };
         auth_config.issuer = config.hostname.clone();
-        let auth = AuthService::new(auth_store, key, auth_config)?;
+        let mut auth = AuthService::new(auth_store, key, auth_config)?;
+        if let Some(f) = &config.security.locator_file {
+            let path = Config::resolve(data, f);
+            let text = std::fs::read_to_string(&path).map_err(|source| AppError::File {
+                path: path.clone(),
+                source,
+            })?;
+            let table = auth2fa::CidrLocator::parse(&text).map_err(|e| AppError::Corrupt {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+            auth = auth.with_locator(Arc::new(table));
+        }
         let domains_path = data.join("domains.json");
         let mut domains: BTreeMap<String, DomainEntry> = match std::fs::read(&domains_path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| AppError::Corrupt {
@@ -431,4 +443,60 @@ fn write_private_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+/// Delivers auth2fa's alerts (a login from a new place, D5) until the task is aborted: a
+/// message in the user's INBOX, a line in DATA/outbox.log (where an SMS gateway would pick it
+/// up), and a warning in the server log.
+pub async fn alert_worker(app: Arc<App>) {
+    loop {
+        while let Some(alert) = app.auth.poll_alert() {
+            let auth2fa::Alert::NewPlace {
+                account,
+                place,
+                ip,
+                channel,
+                at,
+            } = alert;
+            let when = crate::ops::rfc3339(at.as_secs() as i64);
+            tracing::warn!(account = %account, %place, %ip, %channel, "login from a new place");
+            let line = serde_json::json!({
+                "to": account.as_str(), "kind": "new_place", "place": place.to_string(),
+                "ip": ip.to_string(), "channel": channel.to_string(), "at": when,
+            });
+            let path = app.data.join("outbox.log");
+            let _ = tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .and_then(|mut f| writeln!(f, "{line}"))
+            })
+            .await;
+            let msg = format!(
+                "From: Security <postmaster@{host}>\r\nTo: <{to}>\r\n\
+                 Subject: =?UTF-8?B?{subject}?=\r\nDate: {date}\r\nAuto-Submitted: auto-generated\r\n\
+                 Content-Type: text/plain; charset=utf-8\r\n\r\n\
+                 Your account {to} was used from a place it has not been used from before:\r\n\r\n\
+                 \x20 place: {place}\r\n  address: {ip}\r\n  via: {channel}\r\n  at: {when}\r\n\r\n\
+                 If this was not you, change your password and remove unknown app passwords.\r\n",
+                host = app.config.hostname,
+                to = account.as_str(),
+                subject = base64_utf8("新地点登录提醒 / Sign-in from a new place"),
+                date = crate::smtp::rfc2822_now(),
+            );
+            if let Ok(id) = AccountId::new(account.as_str())
+                && let Err(e) = app.deliver_local(&id, Bytes::from(msg)).await
+            {
+                tracing::error!(error = %e, "cannot deliver the new-place alert");
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+fn base64_utf8(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
 }

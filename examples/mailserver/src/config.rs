@@ -182,6 +182,10 @@ pub struct Security {
     pub allow_plaintext_anywhere: bool,
     /// Cheap password hashing for tests (never in production).
     pub fast_password_hashing_for_tests: bool,
+    /// IP-to-place table (`CIDR PLACE` per line, e.g. `10.1.0.0/16 CN/Beijing`), relative to
+    /// the data directory unless absolute. With it, the login log records places and a login
+    /// from a place the account has not used before alerts the user (D5).
+    pub locator_file: Option<PathBuf>,
 }
 
 impl Default for Security {
@@ -190,6 +194,7 @@ impl Default for Security {
             allow_plaintext_from_loopback: true,
             allow_plaintext_anywhere: false,
             fast_password_hashing_for_tests: false,
+            locator_file: None,
         }
     }
 }

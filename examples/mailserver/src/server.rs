@@ -72,6 +72,7 @@ async fn serve_app(app: Arc<App>) -> Result<(), ServeError> {
     }
 
     let queue_task = tokio::spawn(crate::queue::worker(app.clone()));
+    let alert_task = tokio::spawn(crate::app::alert_worker(app.clone()));
     let admin_app = app.clone();
     let admin_task = tokio::spawn(crate::adminsock::serve(
         admin_listener,
@@ -117,6 +118,7 @@ async fn serve_app(app: Arc<App>) -> Result<(), ServeError> {
     }
     admin_task.abort();
     queue_task.abort();
+    alert_task.abort();
     let _ = std::fs::remove_file(crate::adminsock::socket_path(&data));
     tracing::info!("stopped");
     Ok(())

@@ -763,3 +763,25 @@ fn per_ip_connection_limit() {
             .contains("too many connections from this address")
     );
 }
+
+#[test]
+fn login_from_a_new_place_alerts_the_user() {
+    let dir = init_dir(|t| {
+        *t = t.replace(
+            "fast_password_hashing_for_tests = true",
+            "fast_password_hashing_for_tests = true\nlocator_file = \"places.txt\"",
+        )
+    });
+    std::fs::write(
+        dir.path().join("places.txt"),
+        "127.0.0.1/32 CN/Shanghai\n127.0.0.2/32 CN/Beijing\n",
+    )
+    .unwrap();
+    cli_ok(
+        dir.path(),
+        &["user", "add", &addr("alice"), "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let server = Server::start(dir);
+    server.python("new_place_alert", &[]);
+}
