@@ -43,7 +43,7 @@
 //! ```
 //!
 //! # Conformance
-//! With the `conformance` feature, [`conformance`] holds the test suite every backend runs,
+//! With the `conformance` feature, `mailstore::conformance` holds the test suite every backend runs,
 //! including model-based proptests; a third-party backend can run it too.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -175,3 +175,46 @@ pub(crate) fn sha256(raw: &[u8]) -> Hash {
     h.copy_from_slice(d.as_ref());
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::Flag;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn message_records_round_trip(hash in any::<[u8; 32]>(), modseq in any::<u64>(), date in any::<i64>(),
+                                      sys in 0u8..32, kws in proptest::collection::vec("[A-Za-z$]{1,20}", 0..5)) {
+            let mut flags = Flags::from_parts(sys, Vec::new());
+            for k in &kws {
+                flags.insert(Flag::Keyword(Keyword::new(k).unwrap()));
+            }
+            let v = encode_msg(&hash, modseq, date, &flags);
+            let r = decode_msg(&v).unwrap();
+            prop_assert_eq!(r.hash, hash);
+            prop_assert_eq!(r.modseq, modseq);
+            prop_assert_eq!(r.internal_date, date);
+            prop_assert_eq!(r.flags, flags);
+            // Any truncation or extension is rejected, never misread.
+            for cut in 0..v.len() {
+                prop_assert!(decode_msg(&v[..cut]).is_none());
+            }
+            let mut longer = v.clone();
+            longer.push(0);
+            prop_assert!(decode_msg(&longer).is_none());
+        }
+
+        #[test]
+        fn decode_msg_never_panics(v in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = decode_msg(&v);
+        }
+
+        #[test]
+        fn keys_round_trip(m in any::<u64>(), u in any::<u32>(), h in any::<[u8; 32]>()) {
+            prop_assert_eq!(parse_msg_key(&msg_key(m, u)), Some((m, u)));
+            prop_assert_eq!(parse_u64(&u64_key(m)), Some(m));
+            prop_assert_eq!(unhex(&hex(&h)), Some(h));
+        }
+    }
+}

@@ -501,7 +501,7 @@ impl Engine {
             modseq: ModSeq(m.modseq),
             internal_date: m.internal_date,
             size: m.blob.meta.size,
-            meta: Arc::new(m.blob.meta.clone()),
+            meta: m.blob.meta.clone(),
         }
     }
 
@@ -958,7 +958,7 @@ impl Engine {
                 flags: a.flags.clone(),
                 internal_date: a.internal_date,
                 size: a.blob.meta.size,
-                meta: Arc::new(a.blob.meta.clone()),
+                meta: a.blob.meta.clone(),
             })
             .collect())
     }

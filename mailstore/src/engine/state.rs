@@ -19,7 +19,7 @@ use crate::records::{MailLogRecord, MailboxEvent, Quota};
 #[derive(Debug)]
 pub(crate) struct Blob {
     pub hash: Hash,
-    pub meta: MessageMeta,
+    pub meta: Arc<MessageMeta>,
     pub subject_lc: String,
 }
 
@@ -33,7 +33,7 @@ impl Blob {
             .to_lowercase();
         Blob {
             hash,
-            meta,
+            meta: Arc::new(meta),
             subject_lc,
         }
     }
