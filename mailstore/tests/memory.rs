@@ -21,3 +21,42 @@ async fn concurrency() {
 fn model_based() {
     conformance::model_proptest(&make, 64);
 }
+
+#[tokio::test]
+async fn oversize_message_is_refused_and_nothing_stored() {
+    use mailstore::{AccountId, Flags, MailboxName, StoreConfig, StoreError};
+    let store = MemoryStore::with_config(StoreConfig {
+        max_message_size: 100,
+    });
+    let me = AccountId::new("big@example.org").unwrap();
+    store.create_account(&me, &[]).await.unwrap();
+    let inbox = store.mailbox_id(&me, &MailboxName::inbox()).await.unwrap();
+    let big = bytes::Bytes::from(vec![b'a'; 101]);
+    match store.append(inbox, big, Flags::empty(), 0).await {
+        Err(
+            e @ StoreError::MessageTooLarge {
+                size: 101,
+                limit: 100,
+            },
+        ) => {
+            assert!(e.to_string().contains("101"), "{e}")
+        }
+        other => panic!("expected MessageTooLarge, got {other:?}"),
+    }
+    let s = store.status(inbox).await.unwrap();
+    assert_eq!(
+        (s.messages, s.uid_next.get()),
+        (0, 1),
+        "nothing stored, no UID used"
+    );
+    let ok = bytes::Bytes::from(vec![b'a'; 100]);
+    assert_eq!(
+        store
+            .append(inbox, ok, Flags::empty(), 0)
+            .await
+            .unwrap()
+            .uid
+            .get(),
+        1
+    );
+}

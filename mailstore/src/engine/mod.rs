@@ -556,7 +556,13 @@ impl Engine {
 
     pub(crate) async fn read_message(&self, mailbox: MailboxId, u: Uid) -> Result<Bytes> {
         let hash = self.blob_hash(mailbox, u)?;
-        self.read_table(Table::Blobs, &hash).await
+        match self.read_table(Table::Blobs, &hash).await {
+            // Expunged (and its body freed) between the lookup and the read.
+            Err(StoreError::Corrupt { .. }) if self.blob_hash(mailbox, u).is_err() => {
+                Err(StoreError::NoSuchMessage(u.get()))
+            }
+            other => other,
+        }
     }
 
     pub(crate) async fn read_range(
