@@ -221,6 +221,16 @@ fn to_str(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(b).ok()
 }
 
+/// UTF-8 without control characters (C0, DEL, and the C1 range U+0080..U+009F).
+fn to_clean_str(b: &[u8]) -> Option<&str> {
+    let s = to_str(b)?;
+    if b.is_ascii() || !s.chars().any(char::is_control) {
+        Some(s)
+    } else {
+        None
+    }
+}
+
 /// Splits `keyword[=value]` parameters separated by spaces.
 fn next_param(i: &[u8]) -> Res<'_, (&[u8], Option<&[u8]>)> {
     let (i, _) = take_while1(|b| b == b' ').parse(i)?;
@@ -400,7 +410,7 @@ fn parse_mail(args: &[u8]) -> Result<Command<'_>, ParseError> {
         }
         (
             r,
-            ReversePath::Address(Cow::Borrowed(to_str(m).ok_or(ParseError::BadSender)?)),
+            ReversePath::Address(Cow::Borrowed(to_clean_str(m).ok_or(ParseError::BadSender)?)),
         )
     };
     if !rest.is_empty() && rest[0] != b' ' && rest[0] != b'\t' {
@@ -427,7 +437,7 @@ fn parse_rcpt(args: &[u8]) -> Result<Command<'_>, ParseError> {
         return Err(ParseError::BadRecipient);
     }
     Ok(Command::Rcpt {
-        to: Cow::Borrowed(to_str(to).ok_or(ParseError::BadRecipient)?),
+        to: Cow::Borrowed(to_clean_str(to).ok_or(ParseError::BadRecipient)?),
         params: rcpt_params(rest)?,
     })
 }
@@ -444,7 +454,7 @@ fn parse_domain_arg(args: &[u8]) -> Result<&str, ParseError> {
     if !trailing_ws(rest) || name.iter().any(|&b| b < 0x21 || b == 0x7f) {
         return Err(ParseError::Syntax("bad domain name"));
     }
-    to_str(name).ok_or(ParseError::Syntax("bad domain name"))
+    to_clean_str(name).ok_or(ParseError::Syntax("bad domain name"))
 }
 
 fn parse_bdat(args: &[u8]) -> Result<Command<'_>, ParseError> {

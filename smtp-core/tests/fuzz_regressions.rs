@@ -1,0 +1,22 @@
+//! Inputs found by fuzzing (cargo fuzz, see fuzz/fuzz_targets/smtp_*.rs), kept as regressions.
+
+use smtp_core::{Command, ParseError, parse_command};
+
+/// smtp_command, seed 1: a C1 control character (U+0084) inside a quoted local part was
+/// accepted into the address.
+#[test]
+fn c1_control_in_quoted_local_part_is_refused() {
+    let line = b"MAIL FROM: <\"q RK F\xe7\x94\xa8\xe6\x88\xb7OM: L\xc2\x84< F\xe7\x94\xa8\xe6\x88\xb7Ot\"@x.yYB>";
+    assert_eq!(parse_command(line), Err(ParseError::BadSender));
+    // The same address without the control character is fine (quoted '<' included).
+    let ok = "MAIL FROM: <\"q RK F用户OM: L< F用户Ot\"@x.yYB>";
+    assert!(matches!(
+        parse_command(ok.as_bytes()),
+        Ok(Command::Mail { .. })
+    ));
+    assert_eq!(
+        parse_command(b"RCPT TO:<a\xc2\x9f@b.c>"),
+        Err(ParseError::BadRecipient)
+    );
+    assert!(parse_command(b"EHLO a\xc2\x80b").is_err());
+}
