@@ -117,18 +117,21 @@ impl Engine {
     }
 
     /// Runs `f` on the index; if it succeeds, queues its mutations and waits until durable.
+    ///
+    /// Operations validate before they change anything; should one still fail after a
+    /// change, the changes made so far are committed anyway so disk and index never diverge.
     async fn write<T>(&self, f: impl FnOnce(&mut State, &mut Tx) -> Result<T>) -> Result<T> {
         let (out, ack) = {
             let mut st = self.lock()?;
             let mut tx = Tx::default();
-            let out = f(&mut st, &mut tx)?;
+            let out = f(&mut st, &mut tx);
             if tx.muts.is_empty() && tx.events.is_empty() {
-                return Ok(out);
+                return out;
             }
             (out, self.submit(tx))
         };
         Engine::wait(ack).await?;
-        Ok(out)
+        out
     }
 
     /// Waits until everything queued so far is durable.
@@ -734,6 +737,12 @@ impl Engine {
         // A move within one account does not change its use.
         if !(is_move && src_owner == dst_owner) {
             st.check_quota(&dst_owner, bytes, msgs.len() as u64)?;
+        }
+        if u64::from(st.mailbox(to.0)?.uid_next) + msgs.len() as u64 >= u64::from(u32::MAX) {
+            return Err(StoreError::Backend(format!(
+                "mailbox {} has no UIDs left; re-create it to get a new UIDVALIDITY",
+                st.mailbox(to.0)?.name
+            )));
         }
         let mut map = Vec::with_capacity(v.len());
         for (u, m) in v.iter().zip(msgs) {
