@@ -5,7 +5,7 @@
 //! zero-copy slices of the host's [`Bytes`] when they are large, and copied otherwise.
 
 use bytes::Bytes;
-use memchr::memchr;
+use memchr::{memchr, memchr_iter};
 
 use crate::output::Output;
 
@@ -55,31 +55,16 @@ impl Encoder {
 
     /// Encodes `src`, the next chunk of the message, into `out`.
     pub(crate) fn encode(&mut self, src: &Bytes, out: &mut Output) {
-        if self.done {
+        let s = &src[..];
+        if self.done || s.is_empty() {
             return;
         }
-        let s = &src[..];
         let mut run = 0; // first byte not yet emitted
-        let mut pos = 0; // scan position
+        if self.at_line_start && s[0] == b'.' {
+            out.push_byte(b'.');
+        }
         let mut line_start = 0;
-        loop {
-            if self.at_line_start {
-                if pos >= s.len() {
-                    break;
-                }
-                if s[pos] == b'.' {
-                    Self::emit(out, src, run, pos);
-                    out.push_byte(b'.');
-                    run = pos;
-                }
-                self.at_line_start = false;
-            }
-            let Some(i) = memchr(b'\n', &s[pos..]) else {
-                self.line_len += (s.len() - line_start) as u64;
-                self.prev_cr = s.last() == Some(&b'\r');
-                break;
-            };
-            let lf = pos + i;
+        for lf in memchr_iter(b'\n', s) {
             let has_cr = if lf > 0 {
                 s[lf - 1] == b'\r'
             } else {
@@ -90,30 +75,38 @@ impl Encoder {
                 out.push_byte(b'\r');
                 run = lf;
             }
-            let len = self.line_len + (lf - line_start) as u64;
-            let empty = len == 0 || (len == 1 && has_cr);
-            pos = lf + 1;
-            line_start = pos;
-            self.line_len = 0;
-            self.prev_cr = false;
-            self.at_line_start = true;
             if let Some(top) = &mut self.top {
+                let len = self.line_len + (lf - line_start) as u64;
                 let stop = if top.in_header {
-                    if empty {
-                        top.in_header = false;
-                        top.body_lines_left == 0
-                    } else {
-                        false
-                    }
+                    let empty = len == 0 || (len == 1 && has_cr);
+                    top.in_header = !empty;
+                    empty && top.body_lines_left == 0
                 } else {
                     top.body_lines_left -= 1;
                     top.body_lines_left == 0
                 };
+                self.line_len = 0;
                 if stop {
-                    Self::emit(out, src, run, pos);
+                    Self::emit(out, src, run, lf + 1);
                     self.done = true;
                     return;
                 }
+            }
+            line_start = lf + 1;
+            if s.get(line_start) == Some(&b'.') {
+                Self::emit(out, src, run, line_start);
+                out.push_byte(b'.');
+                run = line_start;
+            }
+        }
+        if line_start == s.len() {
+            self.at_line_start = true;
+            self.prev_cr = false;
+        } else {
+            self.at_line_start = false;
+            self.prev_cr = s[s.len() - 1] == b'\r';
+            if self.top.is_some() {
+                self.line_len += (s.len() - line_start) as u64;
             }
         }
         Self::emit(out, src, run, s.len());
