@@ -111,3 +111,79 @@ impl Drop for GroupCommitter {
         self.shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::backend::Table;
+    use bytes::Bytes;
+
+    struct FailSecond(usize, std::sync::Arc<Mutex<Vec<usize>>>);
+
+    impl Apply for FailSecond {
+        fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()> {
+            self.0 += 1;
+            self.1.lock().unwrap().push(groups.len());
+            if self.0 == 2 {
+                Err(StoreError::Backend("disk full".into()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    fn batch() -> Batch {
+        Batch {
+            muts: vec![Mutation {
+                table: Table::Meta,
+                key: b"k".to_vec(),
+                value: Some(Bytes::from_static(b"v")),
+            }],
+            events: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_its_callers_and_poisons_the_writer() {
+        let calls = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let c = GroupCommitter::spawn("test", Box::new(FailSecond(0, calls.clone()))).unwrap();
+        assert_eq!(c.submit(batch()).await.unwrap(), Ok(()));
+        assert!(!c.failed());
+        assert_eq!(
+            c.submit(batch()).await.unwrap(),
+            Err(StoreError::Backend("disk full".into()))
+        );
+        assert!(c.failed());
+        assert_eq!(c.submit(batch()).await.unwrap(), Err(StoreError::Failed));
+        // Empty batches (barriers) never reach the backend.
+        c.shutdown();
+        assert_eq!(
+            c.submit(Batch::default()).await.unwrap(),
+            Err(StoreError::Closed)
+        );
+        assert_eq!(calls.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_batches_share_commits() {
+        struct Slow(std::sync::Arc<Mutex<Vec<usize>>>);
+        impl Apply for Slow {
+            fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()> {
+                self.0.lock().unwrap().push(groups.len());
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                Ok(())
+            }
+        }
+        let calls = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let c = std::sync::Arc::new(
+            GroupCommitter::spawn("test", Box::new(Slow(calls.clone()))).unwrap(),
+        );
+        let acks: Vec<_> = (0..64).map(|_| c.submit(batch())).collect();
+        for a in acks {
+            assert_eq!(a.await.unwrap(), Ok(()));
+        }
+        let calls = calls.lock().unwrap();
+        assert_eq!(calls.iter().sum::<usize>(), 64);
+        assert!(calls.len() < 64, "batches were grouped: {calls:?}");
+    }
+}
