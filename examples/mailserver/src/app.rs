@@ -280,11 +280,7 @@ impl App {
                     });
                 };
                 // The mailbox is created on first use if `user add` ran elsewhere.
-                if let Err(e) = self
-                    .store
-                    .create_account(&address, &default_folders())
-                    .await
-                {
+                if let Err(e) = self.ensure_mailbox(&address).await {
                     tracing::error!(account = %address.as_str(), error = %e, "cannot open the mailbox");
                     return Err(LoginRefusal {
                         temporary: true,
@@ -304,6 +300,14 @@ impl App {
                 })
             }
         }
+    }
+
+    /// Creates the account's mailbox and default folders unless it exists (a read when it does).
+    pub async fn ensure_mailbox(&self, account: &AccountId) -> Result<(), mailstore::StoreError> {
+        if self.store.account_exists(account).await? {
+            return Ok(());
+        }
+        self.store.create_account(account, &default_folders()).await
     }
 
     /// Takes the POP3 lock of an account; `None` when another session holds it.
@@ -360,13 +364,15 @@ impl App {
         account: &AccountId,
         raw: Bytes,
     ) -> Result<Uid, mailstore::StoreError> {
-        self.store
-            .create_account(account, &default_folders())
-            .await?;
-        let mbox = self
-            .store
-            .mailbox_id(account, &MailboxName::inbox())
-            .await?;
+        let mbox = match self.store.mailbox_id(account, &MailboxName::inbox()).await {
+            Ok(m) => m,
+            Err(_) => {
+                self.ensure_mailbox(account).await?;
+                self.store
+                    .mailbox_id(account, &MailboxName::inbox())
+                    .await?
+            }
+        };
         let a = self
             .store
             .append(mbox, raw, mailstore::Flags::empty(), unix_now())
