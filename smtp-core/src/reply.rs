@@ -201,7 +201,7 @@ impl Reply {
                 }
             }
             for &b in line.as_bytes() {
-                if b >= 0x20 && b != 0x7f {
+                if (b >= 0x20 && b != 0x7f) || b == b'\t' {
                     out.push(b);
                 }
             }

@@ -55,7 +55,8 @@ impl ReplyParser {
     /// Parses one line (without CRLF). Returns the reply when this was its last line.
     pub fn line(&mut self, line: &[u8]) -> Result<Option<Reply>, ReplyError> {
         let (_, (code, more, text)) = reply_line(line).map_err(|_| ReplyError::Malformed)?;
-        if !(200..600).contains(&code) {
+        // textstring = 1*(%d09 / %d32-126), plus UTF-8 (RFC 5321, RFC 6531).
+        if !(200..600).contains(&code) || text.iter().any(|&b| (b < 32 && b != 9) || b == 127) {
             return Err(ReplyError::Malformed);
         }
         if let Some(c) = self.code {

@@ -20,3 +20,17 @@ fn c1_control_in_quoted_local_part_is_refused() {
     );
     assert!(parse_command(b"EHLO a\xc2\x80b").is_err());
 }
+
+/// smtp_reply, seed 1: control characters in reply text were accepted, and writing the reply
+/// (which strips them) turned the text into an enhanced status code.
+#[test]
+fn control_characters_in_reply_text_are_malformed() {
+    use smtp_core::{ReplyError, parse_reply};
+    assert_eq!(
+        parse_reply(b"550 5.1\0\0\0\0.1 \n"),
+        Err(ReplyError::Malformed)
+    );
+    assert_eq!(parse_reply(b"250 a\x7fb\r\n"), Err(ReplyError::Malformed));
+    let (r, _) = parse_reply(b"250 a\tb\r\n").unwrap().unwrap();
+    assert_eq!(r.to_bytes(), b"250 a\tb\r\n");
+}
