@@ -15,6 +15,10 @@ use crate::service::{AuthService, lock};
 use crate::store::AuthStore;
 use crate::time::Timestamp;
 
+/// An app password's last-use record is rewritten at most this often for the same IP and
+/// protocol.
+const USAGE_REFRESH_SECS: u64 = 300;
+
 /// Secrets longer than this are refused without hashing (no argon2 work for junk).
 pub const MAX_SECRET_BYTES: usize = 1024;
 
@@ -228,13 +232,27 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<(), Error> {
         lock(&self.blocks).record_success(ip);
         let new_place = place.filter(|p| !account.known_places.contains(p));
-        if new_place.is_none() && app_password.is_none() {
+        // A phone reconnecting every minute should not rewrite the account each time: the
+        // last-use record is refreshed when the IP or protocol changes, or after 5 minutes.
+        let usage_stale = match (app_password, channel) {
+            (Some(name), Channel::Protocol(protocol)) => account
+                .app_passwords
+                .iter()
+                .find(|r| r.name == name)
+                .and_then(|r| r.last_used.as_ref())
+                .is_none_or(|u| {
+                    u.ip != ip || u.protocol != protocol || now.since(u.at) >= USAGE_REFRESH_SECS
+                }),
+            _ => false,
+        };
+        if new_place.is_none() && !usage_stale {
             return Ok(());
         }
         let max_places = self.config.max_known_places.max(1);
         let mut alert = None;
         self.modify(&account.address, |a| {
-            if let (Some(name), Channel::Protocol(protocol)) = (app_password, channel)
+            if usage_stale
+                && let (Some(name), Channel::Protocol(protocol)) = (app_password, channel)
                 && let Some(rec) = a.app_passwords.iter_mut().find(|r| r.name == name)
             {
                 rec.last_used = Some(app_password::Usage {

@@ -250,7 +250,15 @@ fn app_passwords_need_2fa_and_replace_the_password_on_protocols() {
     let list = s.app_passwords(A).unwrap();
     assert_eq!(list.len(), 1);
     let used = list[0].last_used.as_ref().unwrap();
-    assert_eq!((used.protocol, used.ip), (Protocol::Pop3, i));
+    assert_eq!((used.protocol, used.ip, used.at), (Protocol::Pop3, i, T0));
+    // Same IP and protocol within 5 minutes: not rewritten; after that, or elsewhere: updated.
+    s.authenticate(Protocol::Pop3, A, &shown, i, T0.plus(299)).unwrap();
+    assert_eq!(s.app_passwords(A).unwrap()[0].last_used.as_ref().unwrap().at, T0);
+    s.authenticate(Protocol::Pop3, A, &shown, i, T0.plus(300)).unwrap();
+    assert_eq!(s.app_passwords(A).unwrap()[0].last_used.as_ref().unwrap().at, T0.plus(300));
+    let other = ip("198.51.100.77");
+    s.authenticate(Protocol::Pop3, A, &shown, other, T0.plus(301)).unwrap();
+    assert_eq!(s.app_passwords(A).unwrap()[0].last_used.as_ref().unwrap().ip, other);
     assert!(!format!("{list:?}").contains(&compact));
     // Another account cannot use it.
     user(&s, "li.si@example.edu.cn");

@@ -1,2 +1,141 @@
-//! Placeholder: the auth2fa benchmarks are written by the crate's owner.
-fn main() {}
+//! auth2fa benchmarks, each next to its baseline in one run:
+//! * app-password verification (HMAC-SHA256 + constant-time compare over 20 stored tags)
+//!   next to argon2id verification of a primary password at OWASP parameters;
+//! * a full `authenticate` (app password, with block bookkeeping, login log and last-use
+//!   update) and a refused attempt from a blocked IP;
+//! * the IP block table after 1,000,000 distinct attacking addresses: the capped table
+//!   (default 200,000 counters) next to an uncapped one, with memory printed.
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use auth2fa::{
+    AuthService, BlockPolicy, BlockTable, Config, FactorTarget, MemoryStore, NewAccount, Protocol,
+    ProtocolSet, SeededRandom, ServerKey, Timestamp,
+};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+const USER: &str = "bench@example.edu.cn";
+const PW: &str = "Tq9!vLm2#pRz";
+const NOW: Timestamp = Timestamp(1_800_000_000);
+
+fn service(config: Config) -> (AuthService<MemoryStore>, String) {
+    let s = AuthService::new(MemoryStore::new(), ServerKey::from_bytes([9; 32]), config)
+        .unwrap()
+        .with_random(Arc::new(SeededRandom::new(5)));
+    let mut n = NewAccount::new(USER, PW);
+    n.must_change_password = false;
+    s.create_account(n, NOW).unwrap();
+    let auth2fa::BindStart::Totp(en) = s.begin_bind_factor(USER, FactorTarget::Totp, NOW).unwrap()
+    else {
+        unreachable!()
+    };
+    let code = auth2fa::totp_code(en.secret_base32.expose(), NOW).unwrap();
+    s.confirm_bind_factor(USER, &code, NOW).unwrap();
+    // 20 app passwords (the default maximum): the last one is checked, all 20 are compared.
+    let mut last = String::new();
+    for i in 0..20 {
+        last = s
+            .create_app_password(USER, &format!("client {i}"), ProtocolSet::ALL, NOW)
+            .unwrap()
+            .expose()
+            .to_string();
+    }
+    (s, last)
+}
+
+fn verification(c: &mut Criterion) {
+    let (s, app) = service(Config::default());
+    let hash =
+        auth2fa::hash_password(PW, auth2fa::Argon2Params::OWASP, &SeededRandom::new(1)).unwrap();
+    let mut g = c.benchmark_group("auth2fa_verify");
+    g.bench_function("app_password_hmac_20_tags", |b| {
+        b.iter(|| {
+            let r = s.check_app_password(USER, black_box(&app)).unwrap();
+            assert!(r.is_some());
+        })
+    });
+    g.sample_size(10);
+    g.bench_function("argon2id_owasp_verify", |b| {
+        b.iter(|| assert!(auth2fa::verify_password(black_box(PW), &hash)))
+    });
+    g.finish();
+}
+
+fn full_authenticate(c: &mut Criterion) {
+    let (s, app) = service(Config::default());
+    let mut g = c.benchmark_group("auth2fa_authenticate");
+    let ok_ip: IpAddr = "192.0.2.1".parse().unwrap();
+    g.bench_function("app_password_success", |b| {
+        b.iter(|| {
+            s.authenticate(Protocol::Imap, USER, black_box(&app), ok_ip, NOW)
+                .unwrap()
+        })
+    });
+    let bad: IpAddr = "203.0.113.7".parse().unwrap();
+    for i in 0..10 {
+        let _ = s.authenticate(Protocol::Imap, USER, &format!("wrong{i}"), bad, NOW);
+    }
+    g.bench_function("blocked_ip_refused", |b| {
+        b.iter(|| {
+            let r = s.authenticate(Protocol::Imap, USER, black_box(PW), bad, NOW);
+            assert!(matches!(r, Err(auth2fa::Error::IpBlocked { .. })));
+        })
+    });
+    g.finish();
+}
+
+fn fill(t: &mut BlockTable, from: u32, n: u32) {
+    for i in from..from + n {
+        t.record_failure(
+            IpAddr::from((0x0A00_0000 + i).to_be_bytes()),
+            1,
+            "x@y.cn",
+            NOW,
+        );
+    }
+}
+
+fn block_table(c: &mut Criterion) {
+    const ATTACKERS: u32 = 1_000_000;
+    let mut g = c.benchmark_group("auth2fa_block_table_1M_ips");
+    for (name, policy) in [
+        ("capped_default", BlockPolicy::default()),
+        (
+            "uncapped_baseline",
+            BlockPolicy {
+                max_counters: usize::MAX,
+                ..BlockPolicy::default()
+            },
+        ),
+    ] {
+        let mut t = BlockTable::new(policy);
+        fill(&mut t, 0, ATTACKERS);
+        eprintln!(
+            "block table {name}: {} counters, {} blocks, ~{:.1} MiB after {ATTACKERS} distinct IPs",
+            t.counter_count(),
+            t.block_count(),
+            t.approx_memory_bytes() as f64 / (1024.0 * 1024.0)
+        );
+        let mut next = ATTACKERS;
+        g.bench_function(BenchmarkId::new("record_failure_new_ip", name), |b| {
+            b.iter(|| {
+                next = next.wrapping_add(1);
+                t.record_failure(
+                    IpAddr::from((0x0A00_0000u32.wrapping_add(next)).to_be_bytes()),
+                    1,
+                    "x@y.cn",
+                    NOW,
+                )
+            })
+        });
+        let probe: IpAddr = "10.0.0.5".parse().unwrap();
+        g.bench_function(BenchmarkId::new("blocked_until_lookup", name), |b| {
+            b.iter(|| t.blocked_until(black_box(probe), NOW))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, verification, full_authenticate, block_table);
+criterion_main!(benches);
