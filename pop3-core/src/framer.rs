@@ -41,6 +41,15 @@ impl Framer {
         data.len() >= prefix.len() && data[..prefix.len()].eq_ignore_ascii_case(prefix)
     }
 
+    /// Releases a large buffer when nothing is buffered.
+    pub(crate) fn shrink_if_idle(&mut self) {
+        if self.pos == self.buf.len() && self.buf.capacity() > 4096 {
+            self.buf = Vec::new();
+            self.pos = 0;
+            self.scanned = 0;
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
         self.buf.clear();
         self.pos = 0;

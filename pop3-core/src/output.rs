@@ -63,6 +63,24 @@ impl Output {
             .filter(|c| !c.is_empty())
     }
 
+    /// Fills `bufs` with the first queued slices; returns how many were filled.
+    pub(crate) fn fill_vectored<'a>(&'a self, bufs: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, chunk) in bufs.iter_mut().zip(self.chunks()) {
+            *slot = std::io::IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+
+    /// Releases a large buffer once everything has been written, so that an idle session
+    /// stays small after a big RETR.
+    pub(crate) fn shrink_if_idle(&mut self) {
+        if self.queue.is_empty() && self.tail.is_empty() && self.tail.capacity() > 16 * 1024 {
+            self.tail = BytesMut::new();
+        }
+    }
+
     /// Drops `n` written octets from the front (clamped to what is queued).
     pub(crate) fn consume(&mut self, mut n: usize) {
         while n > 0 {

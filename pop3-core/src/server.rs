@@ -221,7 +221,11 @@ impl Server {
             } else {
                 self.config.max_line_len
             };
-            match self.framer.next(limit)? {
+            let Some(frame) = self.framer.next(limit) else {
+                self.framer.shrink_if_idle();
+                return None;
+            };
+            match frame {
                 Err(TooLong) => {
                     if sasl {
                         self.end_sasl();
@@ -250,12 +254,23 @@ impl Server {
         self.out.front()
     }
 
+    /// Like [`Server::transmit`], for `write_vectored`: fills `bufs` with the next slices to
+    /// write, in order, and returns how many were filled (0 when there is nothing to send).
+    /// Call [`Server::consume`] with the total number of octets written.
+    pub fn transmit_vectored<'a>(&'a mut self, bufs: &mut [std::io::IoSlice<'a>]) -> usize {
+        self.refill();
+        self.out.fill_vectored(bufs)
+    }
+
     /// Marks `n` octets of [`Server::transmit`]'s output as written.
     pub fn consume(&mut self, n: usize) {
         if n > 0 {
             self.active_since_check = true;
         }
         self.out.consume(n);
+        if self.body.is_none() {
+            self.out.shrink_if_idle();
+        }
     }
 
     /// Octets queued for the client (a message body still being encoded is not counted).

@@ -5,12 +5,26 @@
 //! zero-copy slices of the host's [`Bytes`] when they are large, and copied otherwise.
 
 use bytes::Bytes;
-use memchr::{memchr, memchr_iter};
+use memchr::memchr;
 
 use crate::output::Output;
 
-/// Clean runs at least this long are queued without copying.
-const ZERO_COPY_MIN: usize = 4096;
+/// Clean runs at least this long are queued without copying. Shorter runs (between two
+/// insertions) are copied, so that a host writing [`crate::Server::transmit`] one slice at a
+/// time does not make a system call per line; [`crate::Server::transmit_vectored`] takes
+/// many slices at once.
+const ZERO_COPY_MIN: usize = 1024;
+
+/// Octets tested at once for an LF.
+const BLOCK: usize = 16;
+
+/// Scan position within one chunk.
+struct Cursor {
+    /// First octet not yet emitted.
+    run: usize,
+    /// Start of the current line (in this chunk).
+    line_start: usize,
+}
 
 #[derive(Debug, Clone, Copy)]
 struct TopCut {
@@ -54,62 +68,95 @@ impl Encoder {
     }
 
     /// Encodes `src`, the next chunk of the message, into `out`.
+    ///
+    /// The scan looks at 16 octets at a time with a branch-free "any LF?" test that the
+    /// compiler vectorises, and only walks the octets of blocks that hold an LF. (Dense LFs,
+    /// one per 70-80 octets in mail, make a `memchr` call per line slower than this.)
     pub(crate) fn encode(&mut self, src: &Bytes, out: &mut Output) {
         let s = &src[..];
         if self.done || s.is_empty() {
             return;
         }
-        let mut run = 0; // first byte not yet emitted
+        let mut cur = Cursor {
+            run: 0,
+            line_start: 0,
+        };
         if self.at_line_start && s[0] == b'.' {
             out.push_byte(b'.');
         }
-        let mut line_start = 0;
-        for lf in memchr_iter(b'\n', s) {
-            let has_cr = if lf > 0 {
-                s[lf - 1] == b'\r'
-            } else {
-                self.prev_cr
-            };
-            if !has_cr {
-                Self::emit(out, src, run, lf);
-                out.push_byte(b'\r');
-                run = lf;
+        let mut blocks = s.chunks_exact(BLOCK);
+        let mut base = 0;
+        for block in &mut blocks {
+            let mut any = 0u8;
+            for &b in block {
+                any |= u8::from(b == b'\n');
             }
-            if let Some(top) = &mut self.top {
-                let len = self.line_len + (lf - line_start) as u64;
-                let stop = if top.in_header {
-                    let empty = len == 0 || (len == 1 && has_cr);
-                    top.in_header = !empty;
-                    empty && top.body_lines_left == 0
-                } else {
-                    top.body_lines_left -= 1;
-                    top.body_lines_left == 0
-                };
-                self.line_len = 0;
-                if stop {
-                    Self::emit(out, src, run, lf + 1);
-                    self.done = true;
-                    return;
+            if any != 0 {
+                for (k, &b) in block.iter().enumerate() {
+                    if b == b'\n' && self.on_lf(src, base + k, &mut cur, out) {
+                        return;
+                    }
                 }
             }
-            line_start = lf + 1;
-            if s.get(line_start) == Some(&b'.') {
-                Self::emit(out, src, run, line_start);
-                out.push_byte(b'.');
-                run = line_start;
+            base += BLOCK;
+        }
+        for (k, &b) in blocks.remainder().iter().enumerate() {
+            if b == b'\n' && self.on_lf(src, base + k, &mut cur, out) {
+                return;
             }
         }
-        if line_start == s.len() {
+        if cur.line_start == s.len() {
             self.at_line_start = true;
             self.prev_cr = false;
         } else {
             self.at_line_start = false;
             self.prev_cr = s[s.len() - 1] == b'\r';
             if self.top.is_some() {
-                self.line_len += (s.len() - line_start) as u64;
+                self.line_len += (s.len() - cur.line_start) as u64;
             }
         }
-        Self::emit(out, src, run, s.len());
+        Self::emit(out, src, cur.run, s.len());
+    }
+
+    /// Handles the LF at `lf`: CR insertion, the TOP cut, stuffing of the next line.
+    /// Returns true when the TOP cut has been reached.
+    #[inline(always)]
+    fn on_lf(&mut self, src: &Bytes, lf: usize, cur: &mut Cursor, out: &mut Output) -> bool {
+        let s = &src[..];
+        let has_cr = if lf > 0 {
+            s[lf - 1] == b'\r'
+        } else {
+            self.prev_cr
+        };
+        if !has_cr {
+            Self::emit(out, src, cur.run, lf);
+            out.push_byte(b'\r');
+            cur.run = lf;
+        }
+        if let Some(top) = &mut self.top {
+            let len = self.line_len + (lf - cur.line_start) as u64;
+            let stop = if top.in_header {
+                let empty = len == 0 || (len == 1 && has_cr);
+                top.in_header = !empty;
+                empty && top.body_lines_left == 0
+            } else {
+                top.body_lines_left -= 1;
+                top.body_lines_left == 0
+            };
+            self.line_len = 0;
+            if stop {
+                Self::emit(out, src, cur.run, lf + 1);
+                self.done = true;
+                return true;
+            }
+        }
+        cur.line_start = lf + 1;
+        if s.get(cur.line_start) == Some(&b'.') {
+            Self::emit(out, src, cur.run, cur.line_start);
+            out.push_byte(b'.');
+            cur.run = cur.line_start;
+        }
+        false
     }
 
     /// Ends the message: completes a last line without CRLF and adds the terminating `.`.
