@@ -53,6 +53,8 @@ pub struct ImapSession {
     append: Option<Append>,
     /// Events from the store that arrived while waiting (IDLE or between commands).
     pending_updates: Vec<MailboxEvent>,
+    /// Notifications were lost: compare the mailbox with what the client knows.
+    needs_resync: bool,
 }
 
 fn to_imap_flags(f: &mailstore::Flags) -> Vec<Flag> {
@@ -198,6 +200,7 @@ impl ImapSession {
             selected: None,
             append: None,
             pending_updates: Vec::new(),
+            needs_resync: false,
         }
     }
 
@@ -295,8 +298,53 @@ impl ImapSession {
                     self.core.bye("the selected mailbox was deleted or renamed");
                 }
                 MailboxEvent::Lagged(_) => {
-                    tracing::debug!("IMAP session lagged behind mailbox events");
+                    tracing::debug!("IMAP session lagged behind mailbox events; resyncing");
+                    self.needs_resync = true;
                 }
+            }
+        }
+    }
+
+    /// After lost notifications: reports every difference between the store and the
+    /// client's view (new messages, expunges, flag changes).
+    async fn resync(&mut self) {
+        self.needs_resync = false;
+        let Some(id) = self.selected.as_ref().map(|s| s.id) else {
+            return;
+        };
+        let Ok(snap) = self.app.store.select(id).await else {
+            return;
+        };
+        let Some(sel) = self.selected.as_mut() else {
+            return;
+        };
+        let now: BTreeMap<u32, mailstore::Flags> = snap
+            .messages
+            .iter()
+            .map(|m| (m.uid.get(), m.flags.clone()))
+            .collect();
+        let gone: Vec<u32> = sel
+            .known
+            .keys()
+            .copied()
+            .filter(|u| !now.contains_key(u))
+            .collect();
+        for u in gone {
+            sel.known.remove(&u);
+            let _ = self.core.message_expunged(u);
+        }
+        let max = sel.known.keys().next_back().copied().unwrap_or(0);
+        for (u, f) in &now {
+            match sel.known.get(u) {
+                Some(k) if k != f => {
+                    let _ = self.core.flags_changed(*u, &to_imap_flags(f), None);
+                    sel.known.insert(*u, f.clone());
+                }
+                None if *u > max => {
+                    sel.known.insert(*u, f.clone());
+                    let _ = self.core.new_messages(&[*u]);
+                }
+                _ => {}
             }
         }
     }
@@ -461,6 +509,16 @@ impl ImapSession {
                     .create_mailbox(&r.owner, &r.name, su)
                     .await
                     .map_err(store_failure)?;
+                // A shared account stays shared: new folders get the INBOX's grants.
+                if let Ok(acl) = self.app.store.acl(&r.owner, &MailboxName::inbox()).await {
+                    for (who, rights) in acl {
+                        let _ = self
+                            .app
+                            .store
+                            .set_rights(&r.owner, &r.name, &who, rights)
+                            .await;
+                    }
+                }
                 self.core.ok().map_err(e)?;
             }
             Event::Delete { mailbox } => {
@@ -1206,6 +1264,9 @@ impl Session for ImapSession {
 
     async fn process(&mut self, conn: &ConnInfo) -> Next {
         self.apply_updates();
+        if self.needs_resync {
+            self.resync().await;
+        }
         while let Some(ev) = self.core.poll_event() {
             match self.answer(ev, conn).await {
                 Ok(Some(Next::StartTls)) => return Next::StartTls,
