@@ -120,17 +120,67 @@ pub enum ParseError {
 
 type Res<'a, T> = IResult<&'a [u8], T>;
 
+/// Character classes as lookup tables (one load per byte instead of a chain of compares).
+const fn table(kind: u8) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match kind {
+            // atext (RFC 5322) plus UTF-8 (RFC 6531)
+            0 => {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'!' | b'#'
+                            | b'$'
+                            | b'%'
+                            | b'&'
+                            | b'\''
+                            | b'*'
+                            | b'+'
+                            | b'-'
+                            | b'/'
+                            | b'='
+                            | b'?'
+                            | b'^'
+                            | b'_'
+                            | b'`'
+                            | b'{'
+                            | b'|'
+                            | b'}'
+                            | b'~'
+                    )
+                    || b >= 0x80
+            }
+            // qtextSMTP = %d32-33 / %d35-91 / %d93-126, plus UTF-8
+            1 => b == 32 || b == 33 || (b >= 35 && b <= 91) || (b >= 93 && b <= 126) || b >= 0x80,
+            // Let-dig / Ldh-str, plus UTF-8 (U-labels)
+            2 => b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80,
+            // esmtp-value = 1*(%d33-60 / %d62-126), plus UTF-8
+            3 => (b >= 33 && b <= 60) || (b >= 62 && b <= 126) || b >= 0x80,
+            _ => false,
+        };
+        i += 1;
+    }
+    t
+}
+
+static ATEXT: [bool; 256] = table(0);
+static QTEXT: [bool; 256] = table(1);
+static LDH: [bool; 256] = table(2);
+static VALUE: [bool; 256] = table(3);
+
 fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
+    ATEXT[usize::from(b)]
 }
 
 fn is_qtext(b: u8) -> bool {
-    // qtextSMTP = %d32-33 / %d35-91 / %d93-126, plus UTF-8 (RFC 6531)
-    b == 32 || b == 33 || (35..=91).contains(&b) || (93..=126).contains(&b) || b >= 0x80
+    QTEXT[usize::from(b)]
 }
 
 fn is_ldh(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80
+    LDH[usize::from(b)]
 }
 
 fn dot_string(i: &[u8]) -> Res<'_, &[u8]> {
@@ -241,7 +291,7 @@ fn next_param(i: &[u8]) -> Res<'_, (&[u8], Option<&[u8]>)> {
     .parse(i)?;
     let (i, val) = opt(preceded(
         tag(&b"="[..]),
-        take_while1(|b: u8| (33..=60).contains(&b) || (62..=126).contains(&b) || b >= 0x80),
+        take_while1(|b: u8| VALUE[usize::from(b)]),
     ))
     .parse(i)?;
     Ok((i, (kw, val)))
@@ -530,6 +580,31 @@ fn no_args<'a>(args: &[u8], cmd: Command<'a>) -> Result<Command<'a>, ParseError>
     }
 }
 
+const fn verb_key(v: &[u8]) -> u64 {
+    let mut k = [0u8; 8];
+    let mut i = 0;
+    while i < v.len() {
+        k[i] = v[i];
+        i += 1;
+    }
+    u64::from_le_bytes(k)
+}
+
+const V_EHLO: u64 = verb_key(b"EHLO");
+const V_HELO: u64 = verb_key(b"HELO");
+const V_MAIL: u64 = verb_key(b"MAIL");
+const V_RCPT: u64 = verb_key(b"RCPT");
+const V_DATA: u64 = verb_key(b"DATA");
+const V_BDAT: u64 = verb_key(b"BDAT");
+const V_RSET: u64 = verb_key(b"RSET");
+const V_NOOP: u64 = verb_key(b"NOOP");
+const V_QUIT: u64 = verb_key(b"QUIT");
+const V_VRFY: u64 = verb_key(b"VRFY");
+const V_EXPN: u64 = verb_key(b"EXPN");
+const V_HELP: u64 = verb_key(b"HELP");
+const V_STARTTLS: u64 = verb_key(b"STARTTLS");
+const V_AUTH: u64 = verb_key(b"AUTH");
+
 /// Parses one command line (without the CRLF).
 pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
     let sp = memchr::memchr(b' ', line);
@@ -544,6 +619,7 @@ pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
     for (k, b) in key.iter_mut().zip(verb) {
         *k = b.to_ascii_uppercase();
     }
+    let key = u64::from_le_bytes(key);
     fn needs_arg_fn(args: &[u8], had_space: bool) -> Result<&[u8], ParseError> {
         if had_space {
             Ok(args)
@@ -552,27 +628,27 @@ pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
         }
     }
     let needs_arg = |a| needs_arg_fn(a, had_space);
-    match &key {
-        b"EHLO\0\0\0\0" => Ok(Command::Ehlo(parse_domain_arg(needs_arg(args)?)?)),
-        b"HELO\0\0\0\0" => Ok(Command::Helo(parse_domain_arg(needs_arg(args)?)?)),
-        b"MAIL\0\0\0\0" => parse_mail(needs_arg(args)?),
-        b"RCPT\0\0\0\0" => parse_rcpt(needs_arg(args)?),
-        b"DATA\0\0\0\0" => no_args(args, Command::Data),
-        b"BDAT\0\0\0\0" => parse_bdat(needs_arg(args)?),
-        b"RSET\0\0\0\0" => no_args(args, Command::Rset),
-        b"NOOP\0\0\0\0" => Ok(Command::Noop),
-        b"QUIT\0\0\0\0" => no_args(args, Command::Quit),
-        b"VRFY\0\0\0\0" => {
+    match key {
+        V_EHLO => Ok(Command::Ehlo(parse_domain_arg(needs_arg(args)?)?)),
+        V_HELO => Ok(Command::Helo(parse_domain_arg(needs_arg(args)?)?)),
+        V_MAIL => parse_mail(needs_arg(args)?),
+        V_RCPT => parse_rcpt(needs_arg(args)?),
+        V_DATA => no_args(args, Command::Data),
+        V_BDAT => parse_bdat(needs_arg(args)?),
+        V_RSET => no_args(args, Command::Rset),
+        V_NOOP => Ok(Command::Noop),
+        V_QUIT => no_args(args, Command::Quit),
+        V_VRFY => {
             needs_arg(args)?;
             Ok(Command::Vrfy)
         }
-        b"EXPN\0\0\0\0" => {
+        V_EXPN => {
             needs_arg(args)?;
             Ok(Command::Expn)
         }
-        b"HELP\0\0\0\0" => Ok(Command::Help),
-        b"STARTTLS" => no_args(args, Command::StartTls),
-        b"AUTH\0\0\0\0" => parse_auth(needs_arg(args)?),
+        V_HELP => Ok(Command::Help),
+        V_STARTTLS => no_args(args, Command::StartTls),
+        V_AUTH => parse_auth(needs_arg(args)?),
         _ => Err(ParseError::Unknown),
     }
 }

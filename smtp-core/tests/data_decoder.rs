@@ -1,0 +1,88 @@
+//! The DATA unstuffer against a byte-at-a-time reference, with special sequences at every
+//! offset around its 64-byte fast-path blocks.
+
+use bytes::BytesMut;
+use smtp_core::{BareLinePolicy, DecodeStatus, DotUnstuffer};
+
+/// Byte-at-a-time reference: (data, bytes consumed through the end line, saw bare CR/LF).
+fn reference(input: &[u8]) -> (Vec<u8>, Option<usize>, bool) {
+    let (mut out, mut bare, mut line_start, mut i) = (Vec::new(), false, true, 0);
+    while i < input.len() {
+        if line_start && input[i..].starts_with(b".\r\n") {
+            return (out, Some(i + 3), bare);
+        }
+        if line_start && input[i] == b'.' {
+            i += 1;
+            line_start = false;
+            continue;
+        }
+        line_start = false;
+        let c = input[i];
+        out.push(c);
+        if c == b'\r' && input.get(i + 1) == Some(&b'\n') {
+            out.push(b'\n');
+            i += 2;
+            line_start = true;
+        } else {
+            bare |= c == b'\r' || c == b'\n';
+            i += 1;
+        }
+    }
+    (out, None, bare)
+}
+
+fn decode(input: &[u8], split: usize) -> (Vec<u8>, Option<usize>, bool) {
+    let mut dec = DotUnstuffer::new(BareLinePolicy::Reject);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut fed = 0;
+    for piece in [&input[..split], &input[split..]] {
+        buf.extend_from_slice(piece);
+        fed += piece.len();
+        if dec.decode(&mut buf, &mut |b| out.extend_from_slice(&b)) == DecodeStatus::End {
+            return (out, Some(fed - buf.len()), dec.saw_bare_line_ending());
+        }
+    }
+    (out, None, dec.saw_bare_line_ending())
+}
+
+#[test]
+fn matches_reference_at_every_offset() {
+    let patterns: &[&[u8]] = &[
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"\r\n.",
+        b"\r\n..",
+        b"\n.",
+        b"\r.",
+        b"\r\n.\r\n",
+        b"\r\n.\n",
+        b"\r\r\n",
+        b"\r\n\r\n.x",
+        b"\n\r",
+    ];
+    for pat in patterns {
+        for k in 0..200 {
+            let mut input = Vec::new();
+            // A few ordinary lines first, so that blocks start at varied line offsets.
+            for l in 0..(k % 3) {
+                input.extend(std::iter::repeat_n(b'x', 10 + l * 7));
+                input.extend_from_slice(b"\r\n");
+            }
+            input.extend(std::iter::repeat_n(b'a', k));
+            input.extend_from_slice(pat);
+            input.extend(std::iter::repeat_n(b'b', 260 - k));
+            input.extend_from_slice(b"\r\n.\r\nREST");
+            let want = reference(&input);
+            for split in [0, 1, k, k + 1, k + pat.len(), input.len() / 2, input.len()] {
+                let split = split.min(input.len());
+                assert_eq!(
+                    decode(&input, split),
+                    want,
+                    "pattern {pat:?} at {k}, split {split}"
+                );
+            }
+        }
+    }
+}
