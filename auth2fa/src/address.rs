@@ -43,7 +43,9 @@ impl Address {
             return Err(AddressError::NotFullAddress);
         }
         if local.is_empty() || local.len() > 64 {
-            return Err(AddressError::Invalid("the part before @ must be 1-64 characters"));
+            return Err(AddressError::Invalid(
+                "the part before @ must be 1-64 characters",
+            ));
         }
         if !local
             .bytes()
@@ -58,9 +60,13 @@ impl Address {
         }
         for label in domain.split('.') {
             if label.is_empty() || label.len() > 63 {
-                return Err(AddressError::Invalid("domain labels must be 1-63 characters"));
+                return Err(AddressError::Invalid(
+                    "domain labels must be 1-63 characters",
+                ));
             }
-            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 || label.starts_with('-')
                 || label.ends_with('-')
             {
@@ -134,15 +140,28 @@ mod tests {
 
     #[test]
     fn refuses_bare_user_names() {
-        assert_eq!(Address::parse("zhangsan"), Err(AddressError::NotFullAddress));
-        assert_eq!(Address::parse("zhangsan@"), Err(AddressError::NotFullAddress));
+        assert_eq!(
+            Address::parse("zhangsan"),
+            Err(AddressError::NotFullAddress)
+        );
+        assert_eq!(
+            Address::parse("zhangsan@"),
+            Err(AddressError::NotFullAddress)
+        );
     }
 
     #[test]
     fn refuses_malformed() {
         for bad in [
-            "@x.cn", "a b@x.cn", "a@x..cn", "a@-x.cn", "a:b@x.cn", ".a@x.cn", "a..b@x.cn",
-            "a@x_y.cn", "a@@x.cn",
+            "@x.cn",
+            "a b@x.cn",
+            "a@x..cn",
+            "a@-x.cn",
+            "a:b@x.cn",
+            ".a@x.cn",
+            "a..b@x.cn",
+            "a@x_y.cn",
+            "a@@x.cn",
         ] {
             assert!(
                 matches!(Address::parse(bad), Err(AddressError::Invalid(_))),

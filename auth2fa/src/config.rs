@@ -88,7 +88,9 @@ impl Config {
             ));
         }
         if self.block.ipv6_prefix > 128 {
-            return Err(Error::InvalidConfig("ipv6_prefix must be at most 128".into()));
+            return Err(Error::InvalidConfig(
+                "ipv6_prefix must be at most 128".into(),
+            ));
         }
         Ok(())
     }

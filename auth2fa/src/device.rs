@@ -61,11 +61,7 @@ impl From<&TrustedDeviceRecord> for TrustedDeviceInfo {
 /// Cleans a device name or user agent for storage: control characters dropped, at most 128
 /// characters, "unnamed device" if empty.
 pub(crate) fn clean_name(name: &str) -> String {
-    let n: String = name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(128)
-        .collect();
+    let n: String = name.chars().filter(|c| !c.is_control()).take(128).collect();
     let n = n.trim();
     if n.is_empty() {
         "unnamed device".into()
@@ -78,7 +74,10 @@ pub(crate) fn clean_name(name: &str) -> String {
 mod tests {
     #[test]
     fn names_are_cleaned() {
-        assert_eq!(super::clean_name(" Firefox\n on Linux "), "Firefox on Linux");
+        assert_eq!(
+            super::clean_name(" Firefox\n on Linux "),
+            "Firefox on Linux"
+        );
         assert_eq!(super::clean_name("\u{7}"), "unnamed device");
         assert_eq!(super::clean_name(&"x".repeat(500)).len(), 128);
     }

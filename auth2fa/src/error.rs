@@ -150,7 +150,9 @@ pub enum Error {
     #[error("this code has been used already: wait for the next one in your app")]
     CodeReplayed,
     /// The last factor cannot be removed while 2FA is forced.
-    #[error("two-factor authentication is required for this account: bind another factor before removing this one")]
+    #[error(
+        "two-factor authentication is required for this account: bind another factor before removing this one"
+    )]
     LastFactorForced,
     /// The code sender failed.
     #[error("could not send the verification code: {0}")]

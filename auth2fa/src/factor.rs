@@ -97,12 +97,14 @@ impl FactorTarget {
                 }
                 Ok(Some(w.to_string()))
             }
-            FactorTarget::Email(e) => Address::parse(e)
-                .map(|a| Some(a.to_string()))
-                .map_err(|_| Error::InvalidFactorTarget {
-                    kind: "e-mail address",
-                    reason: "use a full address such as name@example.com",
-                }),
+            FactorTarget::Email(e) => {
+                Address::parse(e).map(|a| Some(a.to_string())).map_err(|_| {
+                    Error::InvalidFactorTarget {
+                        kind: "e-mail address",
+                        reason: "use a full address such as name@example.com",
+                    }
+                })
+            }
         }
     }
 }
@@ -311,7 +313,10 @@ mod tests {
 
     #[test]
     fn phones_normalize() {
-        assert_eq!(normalize_phone("+86 138-0013-8000").unwrap(), "+8613800138000");
+        assert_eq!(
+            normalize_phone("+86 138-0013-8000").unwrap(),
+            "+8613800138000"
+        );
         assert_eq!(normalize_phone("(010) 1234").unwrap(), "0101234");
         assert!(normalize_phone("12").is_err());
         assert!(normalize_phone("+86 138x").is_err());
@@ -334,7 +339,10 @@ mod tests {
         let step = now.as_secs() / TOTP_STEP;
         let cur = t.generate(step * TOTP_STEP);
         assert_eq!(check_totp(&t, &cur, now, None), Ok(step));
-        assert_eq!(check_totp(&t, &cur, now, Some(step)), Err(Error::CodeReplayed));
+        assert_eq!(
+            check_totp(&t, &cur, now, Some(step)),
+            Err(Error::CodeReplayed)
+        );
         let prev = t.generate((step - 1) * TOTP_STEP);
         assert_eq!(check_totp(&t, &prev, now, None), Ok(step - 1));
         let next = t.generate((step + 1) * TOTP_STEP);

@@ -298,7 +298,13 @@ impl BlockTable {
     }
 
     /// Blocks a network by hand until `until`.
-    pub fn block(&mut self, network: Network, now: Timestamp, until: Timestamp, reason: BlockReason) {
+    pub fn block(
+        &mut self,
+        network: Network,
+        now: Timestamp,
+        until: Timestamp,
+        reason: BlockReason,
+    ) {
         let single = match network.addr() {
             IpAddr::V4(_) => network.prefix() == 32,
             IpAddr::V6(_) => network.prefix() >= self.policy.ipv6_prefix,
@@ -401,7 +407,10 @@ mod tests {
             assert_eq!(t.record_failure(a, i, "x@y.cn", now), None);
             assert_eq!(t.blocked_until(a, now), None);
         }
-        assert_eq!(t.record_failure(a, 10, "x@y.cn", now), Some(Timestamp(4600)));
+        assert_eq!(
+            t.record_failure(a, 10, "x@y.cn", now),
+            Some(Timestamp(4600))
+        );
         assert_eq!(t.blocked_until(a, Timestamp(4599)), Some(Timestamp(4600)));
         assert_eq!(t.blocked_until(a, Timestamp(4600)), None, "blocks expire");
         assert_eq!(t.blocked_until(ip("203.0.113.8"), now), None);
@@ -444,10 +453,19 @@ mod tests {
             let a = ip(&format!("2001:db8:1:2::{i:x}"));
             t.record_failure(a, i + 1, "x", Timestamp(0));
         }
-        assert!(t.blocked_until(ip("2001:db8:1:2:ffff::1"), Timestamp(1)).is_some());
-        assert!(t.blocked_until(ip("2001:db8:1:3::1"), Timestamp(1)).is_none());
+        assert!(
+            t.blocked_until(ip("2001:db8:1:2:ffff::1"), Timestamp(1))
+                .is_some()
+        );
+        assert!(
+            t.blocked_until(ip("2001:db8:1:3::1"), Timestamp(1))
+                .is_none()
+        );
         for i in 0..50 {
-            assert_eq!(t.record_failure(ip("10.1.1.1"), i + 1, "x", Timestamp(0)), None);
+            assert_eq!(
+                t.record_failure(ip("10.1.1.1"), i + 1, "x", Timestamp(0)),
+                None
+            );
         }
         assert_eq!(t.blocked_until(ip("10.1.1.1"), Timestamp(0)), None);
         let listed = t.list(Timestamp(1));
@@ -466,15 +484,35 @@ mod tests {
             by: "admin".into(),
             note: "spam run".into(),
         };
-        t.block(Network::parse("192.0.2.0/24").unwrap(), Timestamp(0), Timestamp(100), reason.clone());
-        t.block(Network::parse("198.51.100.9").unwrap(), Timestamp(0), Timestamp(50), reason);
-        assert_eq!(t.blocked_until(ip("192.0.2.77"), Timestamp(10)), Some(Timestamp(100)));
-        assert_eq!(t.blocked_until(ip("198.51.100.9"), Timestamp(10)), Some(Timestamp(50)));
+        t.block(
+            Network::parse("192.0.2.0/24").unwrap(),
+            Timestamp(0),
+            Timestamp(100),
+            reason.clone(),
+        );
+        t.block(
+            Network::parse("198.51.100.9").unwrap(),
+            Timestamp(0),
+            Timestamp(50),
+            reason,
+        );
+        assert_eq!(
+            t.blocked_until(ip("192.0.2.77"), Timestamp(10)),
+            Some(Timestamp(100))
+        );
+        assert_eq!(
+            t.blocked_until(ip("198.51.100.9"), Timestamp(10)),
+            Some(Timestamp(50))
+        );
         assert_eq!(t.list(Timestamp(10)).len(), 2);
         assert!(t.lift(ip("192.0.2.77")));
         assert!(!t.lift(ip("192.0.2.77")));
         assert_eq!(t.blocked_until(ip("192.0.2.77"), Timestamp(10)), None);
-        assert_eq!(t.list(Timestamp(60)).len(), 0, "expired blocks are not listed");
+        assert_eq!(
+            t.list(Timestamp(60)).len(),
+            0,
+            "expired blocks are not listed"
+        );
     }
 
     #[test]
@@ -498,6 +536,9 @@ mod tests {
         assert!(t.counter_order.len() <= 2000 + 1);
         assert!(t.block_order.len() <= 200 + 1);
         // The newest block survives eviction.
-        assert!(t.blocked_until(IpAddr::from(49_990u32.to_be_bytes()), Timestamp(1)).is_some());
+        assert!(
+            t.blocked_until(IpAddr::from(49_990u32.to_be_bytes()), Timestamp(1))
+                .is_some()
+        );
     }
 }

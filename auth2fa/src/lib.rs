@@ -82,8 +82,8 @@ mod time;
 mod web;
 
 pub use account::{
-    Account, AccountKind, AccountState, Channel, CredentialUsed, DomainPolicy, Principal,
-    Protocol, ProtocolSet,
+    Account, AccountKind, AccountState, Channel, CredentialUsed, DomainPolicy, Principal, Protocol,
+    ProtocolSet,
 };
 pub use address::{Address, AddressError};
 pub use app_password::{

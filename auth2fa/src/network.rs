@@ -243,7 +243,7 @@ impl CidrLocator {
     pub fn insert(&mut self, network: Network, place: Place) {
         self.rules.push((network, place));
         // Longest prefix first, so the first match is the most specific.
-        self.rules.sort_by(|a, b| b.0.prefix.cmp(&a.0.prefix));
+        self.rules.sort_by_key(|r| std::cmp::Reverse(r.0.prefix));
     }
 
     /// Parses the text form; the error names the first bad line.
@@ -311,9 +311,12 @@ impl RegionRule {
     /// the rest places (`10.0.0.0/8, CN/Beijing`). An empty string is "anywhere".
     pub fn parse(s: &str) -> Result<Self, Error> {
         let mut r = RegionRule::default();
-        for item in s.split([',', ' ', '\t', '\n']).filter(|i| !i.trim().is_empty()) {
-            let looks_ip = item.contains(':')
-                || item.chars().next().is_some_and(|c| c.is_ascii_digit());
+        for item in s
+            .split([',', ' ', '\t', '\n'])
+            .filter(|i| !i.trim().is_empty())
+        {
+            let looks_ip =
+                item.contains(':') || item.chars().next().is_some_and(|c| c.is_ascii_digit());
             if looks_ip {
                 r.networks.push(Network::parse(item)?);
             } else {
@@ -351,7 +354,15 @@ mod tests {
         assert!(!v6.contains(ip("10.0.0.1")));
         assert_eq!(Network::parse("1.2.3.4").unwrap().prefix(), 32);
         assert!(Network::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
-        for bad in ["1.2.3.4/33", "::/129", "x/1", "1.2.3.4/", "1.2.3.4/+1", "", "1.2.3/8"] {
+        for bad in [
+            "1.2.3.4/33",
+            "::/129",
+            "x/1",
+            "1.2.3.4/",
+            "1.2.3.4/+1",
+            "",
+            "1.2.3/8",
+        ] {
             assert!(Network::parse(bad).is_err(), "{bad}");
         }
     }
@@ -363,7 +374,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.len(), 3);
-        assert_eq!(t.locate(ip("10.5.1.1")).unwrap().as_str(), "CN/Campus/Library");
+        assert_eq!(
+            t.locate(ip("10.5.1.1")).unwrap().as_str(),
+            "CN/Campus/Library"
+        );
         assert_eq!(t.locate(ip("10.6.1.1")).unwrap().as_str(), "CN/Campus");
         assert_eq!(t.locate(ip("2001:da8::1")).unwrap().as_str(), "CN/CERNET");
         assert_eq!(t.locate(ip("8.8.8.8")), None);

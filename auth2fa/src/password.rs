@@ -145,7 +145,9 @@ pub enum PolicyViolation {
     #[error("it is one of the most common passwords, which attackers try first")]
     Common,
     /// Contains a keyboard, numeric or alphabetic run (`123456`, `abcdef`, `qwerty`, `654321`).
-    #[error("it must not contain {run} or more keyboard, numeric or alphabetic characters in a row (like 12345, abcde or qwert)")]
+    #[error(
+        "it must not contain {run} or more keyboard, numeric or alphabetic characters in a row (like 12345, abcde or qwert)"
+    )]
     Sequence {
         /// The run length that is refused.
         run: usize,
@@ -200,7 +202,12 @@ impl Default for PasswordPolicy {
     }
 }
 
-const KEYBOARD_ROWS: [&str; 4] = ["`1234567890-=", "qwertyuiop[]\\", "asdfghjkl;'", "zxcvbnm,./"];
+const KEYBOARD_ROWS: [&str; 4] = [
+    "`1234567890-=",
+    "qwertyuiop[]\\",
+    "asdfghjkl;'",
+    "zxcvbnm,./",
+];
 
 impl PasswordPolicy {
     /// Checks a new password for the account `local@domain`; `strong` adds the delivery-account
@@ -278,7 +285,11 @@ fn longest_repeat(chars: &[char]) -> usize {
     let mut best = 0;
     let mut run = 0;
     for (i, c) in chars.iter().enumerate() {
-        run = if i > 0 && chars[i - 1] == *c { run + 1 } else { 1 };
+        run = if i > 0 && chars[i - 1] == *c {
+            run + 1
+        } else {
+            1
+        };
         best = best.max(run);
     }
     best
@@ -349,17 +360,38 @@ mod tests {
         );
         assert_eq!(p.check("password1", "zhang", false), Err(Common));
         assert_eq!(p.check("Qwerty123", "zhang", false), Err(Common));
-        assert_eq!(p.check("x9Z123456y", "zhang", false), Err(Sequence { run: 5 }));
-        assert_eq!(p.check("x9Zabcdefy", "zhang", false), Err(Sequence { run: 5 }));
-        assert_eq!(p.check("x9Z98765yP", "zhang", false), Err(Sequence { run: 5 }));
-        assert_eq!(p.check("x9ZqwertyP", "zhang", false), Err(Sequence { run: 5 }));
-        assert_eq!(p.check("x9Z;lkjhP!", "zhang", false), Err(Sequence { run: 5 }));
-        assert_eq!(p.check("x9ZaaaaaP!", "zhang", false), Err(Repeated { run: 5 }));
+        assert_eq!(
+            p.check("x9Z123456y", "zhang", false),
+            Err(Sequence { run: 5 })
+        );
+        assert_eq!(
+            p.check("x9Zabcdefy", "zhang", false),
+            Err(Sequence { run: 5 })
+        );
+        assert_eq!(
+            p.check("x9Z98765yP", "zhang", false),
+            Err(Sequence { run: 5 })
+        );
+        assert_eq!(
+            p.check("x9ZqwertyP", "zhang", false),
+            Err(Sequence { run: 5 })
+        );
+        assert_eq!(
+            p.check("x9Z;lkjhP!", "zhang", false),
+            Err(Sequence { run: 5 })
+        );
+        assert_eq!(
+            p.check("x9ZaaaaaP!", "zhang", false),
+            Err(Repeated { run: 5 })
+        );
         assert_eq!(
             p.check("Zhang-San-1987", "zhang", false),
             Err(ContainsAccountName)
         );
-        assert_eq!(p.check("tab\there9Xq", "zhang", false), Err(ControlCharacter));
+        assert_eq!(
+            p.check("tab\there9Xq", "zhang", false),
+            Err(ControlCharacter)
+        );
         assert_eq!(p.check("Tq9!vLm2#pRz", "zhang", false), Ok(()));
         assert_eq!(p.check("绿水青山就是金山银山", "zhang", false), Ok(()));
     }

@@ -53,20 +53,29 @@ impl<S: AuthStore> AuthService<S> {
         let channel = Channel::Protocol(protocol);
         let login_shown: String = login.trim().chars().take(254).collect();
         let address = Address::parse(login).ok();
-        let result = self.authenticate_inner(protocol, login, address.as_ref(), secret, client_ip, place.as_ref(), now);
+        let result = self.authenticate_inner(
+            protocol,
+            login,
+            address.as_ref(),
+            secret,
+            client_ip,
+            place.as_ref(),
+            now,
+        );
         let (account, credential, failure) = match &result {
             Ok(p) => (Some(p.address.clone()), p.credential.clone(), None),
-            Err(e) => (address.clone(), CredentialUsed::None, Some(e.code().to_string())),
+            Err(e) => (
+                address.clone(),
+                CredentialUsed::None,
+                Some(e.code().to_string()),
+            ),
         };
         let account_known = match (&result, &account) {
             (Ok(_), _) => account,
             // Do not log guessed addresses as if they were accounts.
-            (Err(Error::WrongCredentials), Some(a)) => self
-                .store
-                .account(a)
-                .ok()
-                .flatten()
-                .map(|_| a.clone()),
+            (Err(Error::WrongCredentials), Some(a)) => {
+                self.store.account(a).ok().flatten().map(|_| a.clone())
+            }
             (Err(_), a) => a.clone(),
         };
         let event = LoginEvent {
@@ -136,7 +145,14 @@ impl<S: AuthStore> AuthService<S> {
                     return Err(Error::MustChangePassword);
                 }
                 let name = rec.name.clone();
-                self.record_success(&account, Channel::Protocol(protocol), ip, place, now, Some(&name))?;
+                self.record_success(
+                    &account,
+                    Channel::Protocol(protocol),
+                    ip,
+                    place,
+                    now,
+                    Some(&name),
+                )?;
                 return Ok(Principal {
                     address: account.address.clone(),
                     kind: account.kind,
@@ -211,7 +227,10 @@ impl<S: AuthStore> AuthService<S> {
         let norm_login = login.trim().to_lowercase();
         let fp = self
             .key
-            .tag(b"failed-secret", &[norm_login.as_bytes(), secret.as_bytes()])
+            .tag(
+                b"failed-secret",
+                &[norm_login.as_bytes(), secret.as_bytes()],
+            )
             .short() as u32;
         match lock(&self.blocks).record_failure(ip, fp, &norm_login, now) {
             Some(until) => Error::IpBlocked { until },

@@ -96,7 +96,11 @@ mod tests {
 
     #[test]
     fn seeded_is_deterministic_and_seed_dependent() {
-        let (a, b, c) = (SeededRandom::new(1), SeededRandom::new(1), SeededRandom::new(2));
+        let (a, b, c) = (
+            SeededRandom::new(1),
+            SeededRandom::new(1),
+            SeededRandom::new(2),
+        );
         let (mut x, mut y, mut z) = ([0u8; 40], [0u8; 40], [0u8; 40]);
         a.fill(&mut x).unwrap();
         b.fill(&mut y).unwrap();

@@ -127,7 +127,10 @@ impl AuthStore for RedbStore {
         let tx = self.db.begin_write().map_err(store_err)?;
         {
             let mut t = tx.open_table(ACCOUNTS).map_err(store_err)?;
-            if t.get(account.address.as_str()).map_err(store_err)?.is_some() {
+            if t.get(account.address.as_str())
+                .map_err(store_err)?
+                .is_some()
+            {
                 return Ok(false);
             }
             t.insert(account.address.as_str(), bytes.as_slice())

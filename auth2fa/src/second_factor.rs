@@ -15,8 +15,7 @@ use crate::address::Address;
 use crate::app_password;
 use crate::error::Error;
 use crate::factor::{
-    self, CodePurpose, FactorId, FactorInfo, FactorKind, FactorRecord, FactorTarget,
-    TotpEnrollment,
+    self, CodePurpose, FactorId, FactorInfo, FactorKind, FactorRecord, FactorTarget, TotpEnrollment,
 };
 use crate::random::draw_symbols;
 use crate::secret::{SecretBytes, SecretString, Tag};
@@ -82,7 +81,10 @@ fn slot_name(purpose: CodePurpose) -> u8 {
 
 impl<S: AuthStore> AuthService<S> {
     fn code_tag(&self, address: &Address, slot: u8, code: &str) -> Tag {
-        self.key.tag(b"code", &[address.as_str().as_bytes(), &[slot], code.as_bytes()])
+        self.key.tag(
+            b"code",
+            &[address.as_str().as_bytes(), &[slot], code.as_bytes()],
+        )
     }
 
     fn insert_pending(&self, address: &Address, slot: u8, p: PendingCode, now: Timestamp) {
@@ -292,7 +294,9 @@ impl<S: AuthStore> AuthService<S> {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        let tag = self.key.tag(b"recovery", &[address.as_str().as_bytes(), norm.as_bytes()]);
+        let tag = self
+            .key
+            .tag(b"recovery", &[address.as_str().as_bytes(), norm.as_bytes()]);
         self.modify(address, |a| {
             let mut found = None;
             for (i, t) in a.recovery_codes.iter().enumerate() {
@@ -310,12 +314,18 @@ impl<S: AuthStore> AuthService<S> {
         })
     }
 
-    fn make_recovery_codes(&self, address: &Address) -> Result<(Vec<SecretString>, Vec<Tag>), Error> {
+    fn make_recovery_codes(
+        &self,
+        address: &Address,
+    ) -> Result<(Vec<SecretString>, Vec<Tag>), Error> {
         let mut shown = Vec::new();
         let mut tags = Vec::new();
         for _ in 0..self.config.recovery_codes {
             let raw = draw_symbols(self.random.as_ref(), app_password::ALPHABET, 10)?;
-            tags.push(self.key.tag(b"recovery", &[address.as_str().as_bytes(), raw.as_bytes()]));
+            tags.push(
+                self.key
+                    .tag(b"recovery", &[address.as_str().as_bytes(), raw.as_bytes()]),
+            );
             shown.push(SecretString::new(format!("{}-{}", &raw[..5], &raw[5..])));
         }
         Ok((shown, tags))
@@ -513,7 +523,10 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<BoundFactor, Error> {
         let addr = Self::parse_address(address)?;
         let key = (addr.clone(), SLOT_BIND);
-        let pending = lock(&self.codes).get(&key).cloned().ok_or(Error::NoCodePending)?;
+        let pending = lock(&self.codes)
+            .get(&key)
+            .cloned()
+            .ok_or(Error::NoCodePending)?;
         if now >= pending.expires {
             lock(&self.codes).remove(&key);
             return Err(Error::CodeExpired);

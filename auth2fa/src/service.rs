@@ -2,13 +2,11 @@
 //! here; protocol authentication, second factors and web login in their own modules.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::account::{
-    Account, AccountKind, AccountState, DomainPolicy, ProtocolSet,
-};
+use crate::account::{Account, AccountKind, AccountState, DomainPolicy, ProtocolSet};
 use crate::address::{Address, AddressError};
 use crate::app_password::{self, AppPasswordInfo, AppPasswordRecord};
 use crate::config::Config;
@@ -19,8 +17,8 @@ use crate::log::{Alert, AuditEvent, LoginEvent};
 use crate::network::{Locator, Network, NoLocator, RegionRule};
 use crate::password::{self, PasswordHash};
 use crate::random::{RandomSource, SystemRandomSource, draw_symbols};
-use crate::secret::{SecretString, ServerKey, Tag};
 use crate::second_factor::PendingCode;
+use crate::secret::{SecretString, ServerKey, Tag};
 use crate::store::AuthStore;
 use crate::time::Timestamp;
 use crate::web::WebLoginState;
@@ -176,16 +174,18 @@ impl<S: AuthStore> AuthService<S> {
         address: &Address,
         f: impl FnOnce(&mut Account) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let mut h = self.lock_hasher.build_hasher();
-        address.hash(&mut h);
-        let _guard = lock(&self.locks[(h.finish() as usize) % LOCK_STRIPES]);
+        let h = self.lock_hasher.hash_one(address);
+        let _guard = lock(&self.locks[(h as usize) % LOCK_STRIPES]);
         let mut account = self.load(address)?;
         let r = f(&mut account)?;
         self.store.put_account(&account)?;
         Ok(r)
     }
 
-    pub(crate) fn domain_policy_of(&self, address: &Address) -> Result<Option<DomainPolicy>, Error> {
+    pub(crate) fn domain_policy_of(
+        &self,
+        address: &Address,
+    ) -> Result<Option<DomainPolicy>, Error> {
         self.store.domain_policy(address.domain())
     }
 
@@ -228,7 +228,12 @@ impl<S: AuthStore> AuthService<S> {
         let address = Self::parse_address(&new.address)?;
         self.check_new_password(&address, new.kind, new.password.expose())?;
         let account = Account {
-            display_name: new.display_name.chars().filter(|c| !c.is_control()).take(128).collect(),
+            display_name: new
+                .display_name
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(128)
+                .collect(),
             kind: new.kind,
             state: AccountState::Active,
             password: self.hash(new.password.expose())?,
@@ -407,7 +412,9 @@ impl<S: AuthStore> AuthService<S> {
         let hash = self.hash(new_password)?;
         self.modify(addr, |a| {
             if password::verify_password(new_password, &a.password) {
-                return Err(Error::WeakPassword(password::PolicyViolation::SameAsCurrent));
+                return Err(Error::WeakPassword(
+                    password::PolicyViolation::SameAsCurrent,
+                ));
             }
             a.password = hash;
             a.must_change_password = false;
@@ -464,7 +471,9 @@ impl<S: AuthStore> AuthService<S> {
             });
             Ok(())
         })?;
-        Ok(SecretString::new(app_password::display_groups(raw.expose())))
+        Ok(SecretString::new(app_password::display_groups(
+            raw.expose(),
+        )))
     }
 
     /// The account's app passwords: names, creation, scope and last use; never the secrets.

@@ -77,7 +77,12 @@ fn poisoned<T>(_: T) -> Error {
 
 impl AuthStore for MemoryStore {
     fn account(&self, address: &Address) -> Result<Option<Account>, Error> {
-        Ok(self.accounts.read().map_err(poisoned)?.get(address).cloned())
+        Ok(self
+            .accounts
+            .read()
+            .map_err(poisoned)?
+            .get(address)
+            .cloned())
     }
 
     fn insert_account(&self, account: &Account) -> Result<bool, Error> {

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Every rule of the crate (expiry, block windows, resend throttles, TOTP steps) is computed
 /// from a `Timestamp` the caller passes in, so tests control time completely.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 
@@ -38,7 +40,11 @@ impl Timestamp {
 
 impl From<SystemTime> for Timestamp {
     fn from(t: SystemTime) -> Self {
-        Timestamp(t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+        Timestamp(
+            t.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        )
     }
 }
 
@@ -123,8 +129,14 @@ mod tests {
     #[test]
     fn displays_utc_dates() {
         assert_eq!(Timestamp(0).to_string(), "1970-01-01 00:00:00 UTC");
-        assert_eq!(Timestamp(951_782_400).to_string(), "2000-02-29 00:00:00 UTC");
-        assert_eq!(Timestamp(1_796_553_863).to_string(), "2026-12-06 10:44:23 UTC");
+        assert_eq!(
+            Timestamp(951_782_400).to_string(),
+            "2000-02-29 00:00:00 UTC"
+        );
+        assert_eq!(
+            Timestamp(1_796_553_863).to_string(),
+            "2026-12-06 10:44:23 UTC"
+        );
     }
 
     #[test]

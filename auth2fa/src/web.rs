@@ -110,7 +110,8 @@ fn decode_token(s: &str) -> Option<[u8; 32]> {
 
 impl<S: AuthStore> AuthService<S> {
     fn device_tag(&self, address: &Address, token: &[u8; 32]) -> Tag {
-        self.key.tag(b"trusted-device", &[address.as_str().as_bytes(), token])
+        self.key
+            .tag(b"trusted-device", &[address.as_str().as_bytes(), token])
     }
 
     /// If `token` names a live trusted device of the account, its name (last seen updated).
@@ -158,7 +159,17 @@ impl<S: AuthStore> AuthService<S> {
         Ok(None)
     }
 
-    fn log_web(&self, state_addr: Option<&Address>, login: &str, ip: IpAddr, place: Option<&Place>, credential: CredentialUsed, failure: Option<&Error>, now: Timestamp) {
+    #[allow(clippy::too_many_arguments)]
+    fn log_web(
+        &self,
+        state_addr: Option<&Address>,
+        login: &str,
+        ip: IpAddr,
+        place: Option<&Place>,
+        credential: CredentialUsed,
+        failure: Option<&Error>,
+        now: Timestamp,
+    ) {
         let _ = self.store.append_login(&LoginEvent {
             at: now,
             login: login.chars().take(254).collect(),
@@ -188,7 +199,9 @@ impl<S: AuthStore> AuthService<S> {
                         web.retain(|_, s| s.expires > now);
                     }
                     if web.len() >= self.config.max_pending.max(1) {
-                        return Err(Error::Store("too many logins in progress: try again shortly".into()));
+                        return Err(Error::Store(
+                            "too many logins in progress: try again shortly".into(),
+                        ));
                     }
                     web.insert(raw, st);
                 }
@@ -208,7 +221,15 @@ impl<S: AuthStore> AuthService<S> {
                     None => None,
                 };
                 self.record_success(&account, Channel::Web, st.ip, st.place.as_ref(), now, None)?;
-                self.log_web(Some(&account.address), account.address.as_str(), st.ip, st.place.as_ref(), st.credential.clone(), None, now);
+                self.log_web(
+                    Some(&account.address),
+                    account.address.as_str(),
+                    st.ip,
+                    st.place.as_ref(),
+                    st.credential.clone(),
+                    None,
+                    now,
+                );
                 Ok(WebStep::Done(WebSession {
                     principal: Principal {
                         address: account.address.clone(),
@@ -258,7 +279,12 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// Takes the login named by `ticket` if it waits at `stage`.
-    fn take_ticket(&self, ticket: &str, stage: WebStage, now: Timestamp) -> Result<WebLoginState, Error> {
+    fn take_ticket(
+        &self,
+        ticket: &str,
+        stage: WebStage,
+        now: Timestamp,
+    ) -> Result<WebLoginState, Error> {
         let raw = decode_token(ticket).ok_or(Error::LoginExpired)?;
         let mut web = lock(&self.web);
         let st = web.get(&raw).ok_or(Error::LoginExpired)?;
@@ -299,15 +325,33 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<WebStep, Error> {
         let place = self.locator.locate(client_ip);
         let address = Address::parse(login).ok();
-        let r = self.web_login_inner(login, address.as_ref(), password_in, client_ip, place.as_ref(), device_token, now);
+        let r = self.web_login_inner(
+            login,
+            address.as_ref(),
+            password_in,
+            client_ip,
+            place.as_ref(),
+            device_token,
+            now,
+        );
         if let Err(e) = &r {
             let known = match address.as_ref() {
                 Some(a) if !matches!(e, Error::WrongCredentials) => Some(a.clone()),
                 Some(a) => self.store.account(a).ok().flatten().map(|_| a.clone()),
                 None => None,
             };
-            let shown = address.as_ref().map_or_else(|| login.trim().to_string(), |a| a.to_string());
-            self.log_web(known.as_ref(), &shown, client_ip, place.as_ref(), CredentialUsed::None, Some(e), now);
+            let shown = address
+                .as_ref()
+                .map_or_else(|| login.trim().to_string(), |a| a.to_string());
+            self.log_web(
+                known.as_ref(),
+                &shown,
+                client_ip,
+                place.as_ref(),
+                CredentialUsed::None,
+                Some(e),
+                now,
+            );
         }
         r
     }
@@ -376,7 +420,12 @@ impl<S: AuthStore> AuthService<S> {
 
     /// At the second-factor step: sends a code to the chosen SMS / WeChat / e-mail factor.
     /// Returns when the code expires.
-    pub fn web_send_code(&self, ticket: &str, factor: FactorId, now: Timestamp) -> Result<Timestamp, Error> {
+    pub fn web_send_code(
+        &self,
+        ticket: &str,
+        factor: FactorId,
+        now: Timestamp,
+    ) -> Result<Timestamp, Error> {
         let st = self.take_ticket(ticket, WebStage::SecondFactor, now)?;
         let account = self.load(&st.address);
         let r = account.and_then(|a| self.send_factor_code(&a, factor, CodePurpose::Login, now));
@@ -411,14 +460,27 @@ impl<S: AuthStore> AuthService<S> {
                     Error::WrongCode { .. } => self.count_failure(ip, addr.as_str(), code, now, e),
                     e => e,
                 };
-                self.log_web(Some(&addr), addr.as_str(), ip, place.as_ref(), CredentialUsed::Password, Some(&e), now);
+                self.log_web(
+                    Some(&addr),
+                    addr.as_str(),
+                    ip,
+                    place.as_ref(),
+                    CredentialUsed::Password,
+                    Some(&e),
+                    now,
+                );
                 Err(self.return_ticket(ticket, st, e))
             }
         }
     }
 
     /// At the second-factor step: uses a single-use recovery code instead of a factor.
-    pub fn web_use_recovery_code(&self, ticket: &str, code: &str, now: Timestamp) -> Result<WebStep, Error> {
+    pub fn web_use_recovery_code(
+        &self,
+        ticket: &str,
+        code: &str,
+        now: Timestamp,
+    ) -> Result<WebStep, Error> {
         let mut st = self.take_ticket(ticket, WebStage::SecondFactor, now)?;
         match self.use_recovery_code(&st.address, code) {
             Ok(()) => {
@@ -434,7 +496,12 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// At the change-password step: sets the new password (policy-checked) and continues.
-    pub fn web_change_password(&self, ticket: &str, new_password: &str, now: Timestamp) -> Result<WebStep, Error> {
+    pub fn web_change_password(
+        &self,
+        ticket: &str,
+        new_password: &str,
+        now: Timestamp,
+    ) -> Result<WebStep, Error> {
         let st = self.take_ticket(ticket, WebStage::ChangePassword, now)?;
         let kind = match self.load(&st.address) {
             Ok(a) => a.kind,
@@ -454,7 +521,12 @@ impl<S: AuthStore> AuthService<S> {
 
     /// At the bind-factor step: starts binding (see
     /// [`begin_bind_factor`](Self::begin_bind_factor)).
-    pub fn web_begin_bind(&self, ticket: &str, target: FactorTarget, now: Timestamp) -> Result<BindStart, Error> {
+    pub fn web_begin_bind(
+        &self,
+        ticket: &str,
+        target: FactorTarget,
+        now: Timestamp,
+    ) -> Result<BindStart, Error> {
         let st = self.take_ticket(ticket, WebStage::BindFactor, now)?;
         let r = self
             .load(&st.address)
@@ -467,10 +539,18 @@ impl<S: AuthStore> AuthService<S> {
 
     /// At the bind-factor step: confirms the binding with its code and finishes the login;
     /// the session carries the new recovery codes.
-    pub fn web_confirm_bind(&self, ticket: &str, code: &str, now: Timestamp) -> Result<WebStep, Error> {
+    pub fn web_confirm_bind(
+        &self,
+        ticket: &str,
+        code: &str,
+        now: Timestamp,
+    ) -> Result<WebStep, Error> {
         let mut st = self.take_ticket(ticket, WebStage::BindFactor, now)?;
         match self.confirm_bind_factor(st.address.as_str(), code, now) {
-            Ok(BoundFactor { info, recovery_codes }) => {
+            Ok(BoundFactor {
+                info,
+                recovery_codes,
+            }) => {
                 st.credential = CredentialUsed::SecondFactor { kind: info.kind };
                 st.recovery_codes = recovery_codes;
                 st.stage = WebStage::ChangePassword;
@@ -486,7 +566,11 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// The account's live trusted devices.
-    pub fn trusted_devices(&self, address: &str, now: Timestamp) -> Result<Vec<TrustedDeviceInfo>, Error> {
+    pub fn trusted_devices(
+        &self,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<Vec<TrustedDeviceInfo>, Error> {
         Ok(self
             .account(address)?
             .trusted_devices

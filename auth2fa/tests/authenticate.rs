@@ -16,7 +16,13 @@ fn right_password_logs_in_and_is_logged() {
     let (s, _) = service();
     user(&s, A);
     let p = s
-        .authenticate(Protocol::Imap, "Zhang.San@Example.edu.cn", PW, ip("192.0.2.1"), T0)
+        .authenticate(
+            Protocol::Imap,
+            "Zhang.San@Example.edu.cn",
+            PW,
+            ip("192.0.2.1"),
+            T0,
+        )
         .unwrap();
     assert_eq!(p.address.as_str(), A);
     assert_eq!(p.credential, CredentialUsed::Password);
@@ -34,7 +40,13 @@ fn wrong_password_and_unknown_account_look_the_same() {
         .authenticate(Protocol::Pop3, A, "nope", ip("192.0.2.1"), T0)
         .unwrap_err();
     let e2 = s
-        .authenticate(Protocol::Pop3, "ghost@example.edu.cn", PW, ip("192.0.2.1"), T0)
+        .authenticate(
+            Protocol::Pop3,
+            "ghost@example.edu.cn",
+            PW,
+            ip("192.0.2.1"),
+            T0,
+        )
         .unwrap_err();
     assert_eq!(e1, Error::WrongCredentials);
     assert_eq!(e1, e2);
@@ -72,7 +84,10 @@ fn must_change_password_only_after_the_right_password() {
         Err(Error::MustChangePassword)
     );
     s.change_password(A, PW, "Another#Secret9", T0).unwrap();
-    assert!(s.authenticate(Protocol::Imap, A, "Another#Secret9", i, T0).is_ok());
+    assert!(
+        s.authenticate(Protocol::Imap, A, "Another#Secret9", i, T0)
+            .is_ok()
+    );
     // An administrator's reset sets the flag again.
     s.reset_password(A, "Reset!Pass-77x", T0).unwrap();
     assert_eq!(
@@ -88,7 +103,10 @@ fn banned_delivery_and_region_are_answered_whatever_the_secret() {
     let i = ip("192.0.2.1");
     s.set_state(A, AccountState::Banned).unwrap();
     for secret in [PW, "wrong"] {
-        assert_eq!(s.authenticate(Protocol::Imap, A, secret, i, T0), Err(Error::Banned));
+        assert_eq!(
+            s.authenticate(Protocol::Imap, A, secret, i, T0),
+            Err(Error::Banned)
+        );
     }
     s.set_state(A, AccountState::Active).unwrap();
     s.set_kind(A, AccountKind::Delivery).unwrap();
@@ -110,7 +128,10 @@ fn banned_delivery_and_region_are_answered_whatever_the_secret() {
             Err(Error::RegionNotAllowed)
         );
     }
-    assert!(s.authenticate(Protocol::Imap, A, PW, ip("10.2.3.4"), T0).is_ok());
+    assert!(
+        s.authenticate(Protocol::Imap, A, PW, ip("10.2.3.4"), T0)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -121,7 +142,10 @@ fn region_rules_use_the_locator() {
     user(&s, A);
     s.set_region_rule(A, RegionRule::parse("CN/Beijing").unwrap())
         .unwrap();
-    assert!(s.authenticate(Protocol::Imap, A, PW, ip("198.51.100.9"), T0).is_ok());
+    assert!(
+        s.authenticate(Protocol::Imap, A, PW, ip("198.51.100.9"), T0)
+            .is_ok()
+    );
     assert_eq!(
         s.authenticate(Protocol::Imap, A, PW, ip("203.0.113.9"), T0),
         Err(Error::RegionNotAllowed)
@@ -154,7 +178,10 @@ fn ten_failures_block_the_ip_even_for_the_right_password() {
         Err(Error::IpBlocked { until })
     );
     // Other addresses are not affected; the block expires.
-    assert!(s.authenticate(Protocol::Imap, A, PW, ip("203.0.113.67"), T0).is_ok());
+    assert!(
+        s.authenticate(Protocol::Imap, A, PW, ip("203.0.113.67"), T0)
+            .is_ok()
+    );
     assert!(s.authenticate(Protocol::Imap, A, PW, bad, until).is_ok());
     let blocks = s.blocks(T0);
     assert!(blocks.is_empty(), "expired block was dropped when checked");
@@ -204,7 +231,10 @@ fn allow_listed_networks_are_never_blocked() {
     for k in 0..30 {
         let _ = s.authenticate(Protocol::Imap, A, &format!("x{k}"), ip("10.9.9.9"), T0);
     }
-    assert!(s.authenticate(Protocol::Imap, A, PW, ip("10.9.9.9"), T0).is_ok());
+    assert!(
+        s.authenticate(Protocol::Imap, A, PW, ip("10.9.9.9"), T0)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -244,21 +274,51 @@ fn app_passwords_need_2fa_and_replace_the_password_on_protocols() {
     );
     // Pasted without spaces, in upper case, with hyphens.
     let compact: String = shown.split(' ').collect();
-    assert!(s.authenticate(Protocol::Smtp, A, &compact.to_uppercase(), i, T0).is_ok());
-    assert!(s.authenticate(Protocol::Pop3, A, &shown.replace(' ', "-"), i, T0).is_ok());
+    assert!(
+        s.authenticate(Protocol::Smtp, A, &compact.to_uppercase(), i, T0)
+            .is_ok()
+    );
+    assert!(
+        s.authenticate(Protocol::Pop3, A, &shown.replace(' ', "-"), i, T0)
+            .is_ok()
+    );
     // Listing shows the name and last use, never the secret.
     let list = s.app_passwords(A).unwrap();
     assert_eq!(list.len(), 1);
     let used = list[0].last_used.as_ref().unwrap();
     assert_eq!((used.protocol, used.ip, used.at), (Protocol::Pop3, i, T0));
     // Same IP and protocol within 5 minutes: not rewritten; after that, or elsewhere: updated.
-    s.authenticate(Protocol::Pop3, A, &shown, i, T0.plus(299)).unwrap();
-    assert_eq!(s.app_passwords(A).unwrap()[0].last_used.as_ref().unwrap().at, T0);
-    s.authenticate(Protocol::Pop3, A, &shown, i, T0.plus(300)).unwrap();
-    assert_eq!(s.app_passwords(A).unwrap()[0].last_used.as_ref().unwrap().at, T0.plus(300));
+    s.authenticate(Protocol::Pop3, A, &shown, i, T0.plus(299))
+        .unwrap();
+    assert_eq!(
+        s.app_passwords(A).unwrap()[0]
+            .last_used
+            .as_ref()
+            .unwrap()
+            .at,
+        T0
+    );
+    s.authenticate(Protocol::Pop3, A, &shown, i, T0.plus(300))
+        .unwrap();
+    assert_eq!(
+        s.app_passwords(A).unwrap()[0]
+            .last_used
+            .as_ref()
+            .unwrap()
+            .at,
+        T0.plus(300)
+    );
     let other = ip("198.51.100.77");
-    s.authenticate(Protocol::Pop3, A, &shown, other, T0.plus(301)).unwrap();
-    assert_eq!(s.app_passwords(A).unwrap()[0].last_used.as_ref().unwrap().ip, other);
+    s.authenticate(Protocol::Pop3, A, &shown, other, T0.plus(301))
+        .unwrap();
+    assert_eq!(
+        s.app_passwords(A).unwrap()[0]
+            .last_used
+            .as_ref()
+            .unwrap()
+            .ip,
+        other
+    );
     assert!(!format!("{list:?}").contains(&compact));
     // Another account cannot use it.
     user(&s, "li.si@example.edu.cn");
@@ -286,8 +346,11 @@ fn app_password_names_limits_scope_and_removal() {
         s.create_app_password(A, "  ", ProtocolSet::ALL, T0),
         Err(Error::InvalidAppPasswordName)
     );
-    let b = s.create_app_password(A, "Outlook", ProtocolSet::ALL, T0).unwrap();
-    s.create_app_password(A, "Huawei", ProtocolSet::ALL, T0).unwrap();
+    let b = s
+        .create_app_password(A, "Outlook", ProtocolSet::ALL, T0)
+        .unwrap();
+    s.create_app_password(A, "Huawei", ProtocolSet::ALL, T0)
+        .unwrap();
     assert_eq!(
         s.create_app_password(A, "Fourth", ProtocolSet::ALL, T0),
         Err(Error::TooManyAppPasswords { max: 3 })
@@ -320,7 +383,9 @@ fn password_reset_revokes_app_passwords_by_default() {
     let (s, out) = service();
     user(&s, A);
     bind_sms(&s, &out, A, "13800138000", T0);
-    let a = s.create_app_password(A, "Phone", ProtocolSet::ALL, T0).unwrap();
+    let a = s
+        .create_app_password(A, "Phone", ProtocolSet::ALL, T0)
+        .unwrap();
     s.reset_password(A, "Reset!Pass-77x", T0).unwrap();
     assert!(s.app_passwords(A).unwrap().is_empty());
     assert_eq!(
@@ -333,7 +398,8 @@ fn password_reset_revokes_app_passwords_by_default() {
     let (s, out) = service_with(c);
     user(&s, A);
     bind_sms(&s, &out, A, "13800138000", T0);
-    s.create_app_password(A, "Phone", ProtocolSet::ALL, T0).unwrap();
+    s.create_app_password(A, "Phone", ProtocolSet::ALL, T0)
+        .unwrap();
     s.reset_password(A, "Reset!Pass-77x", T0).unwrap();
     assert_eq!(s.app_passwords(A).unwrap().len(), 1);
 }
@@ -382,7 +448,8 @@ fn forced_2fa_by_domain_requires_app_passwords() {
 #[test]
 fn new_place_raises_one_alert() {
     let (s, _) = service();
-    let loc = CidrLocator::parse("198.51.100.0/24 CN/Beijing\n203.0.113.0/24 US/California").unwrap();
+    let loc =
+        CidrLocator::parse("198.51.100.0/24 CN/Beijing\n203.0.113.0/24 US/California").unwrap();
     let s = s.with_locator(Arc::new(loc));
     user(&s, A);
     s.authenticate(Protocol::Imap, A, PW, ip("198.51.100.1"), T0)
@@ -395,7 +462,10 @@ fn new_place_raises_one_alert() {
         .unwrap();
     match s.poll_alert() {
         Some(Alert::NewPlace {
-            account, place, ip: at_ip, ..
+            account,
+            place,
+            ip: at_ip,
+            ..
         }) => {
             assert_eq!(account.as_str(), A);
             assert_eq!(place.as_str(), "US/California");
@@ -422,7 +492,9 @@ fn password_policy_is_enforced_on_create_and_change() {
     d.kind = AccountKind::Delivery;
     assert!(matches!(
         s.create_account(d.clone(), T0),
-        Err(Error::WeakPassword(auth2fa::PolicyViolation::TooShort { min: 12 }))
+        Err(Error::WeakPassword(auth2fa::PolicyViolation::TooShort {
+            min: 12
+        }))
     ));
     d.password = "Tq9!vLm2#pRzW".into();
     s.create_account(d, T0).unwrap();
@@ -500,5 +572,8 @@ fn default_argon2_parameters_work_end_to_end() {
     user(&s, A);
     let h = s.account(A).unwrap();
     assert!(format!("{h:?}").contains("PasswordHash(<redacted>)"));
-    assert!(s.authenticate(Protocol::Imap, A, PW, ip("192.0.2.1"), T0).is_ok());
+    assert!(
+        s.authenticate(Protocol::Imap, A, PW, ip("192.0.2.1"), T0)
+            .is_ok()
+    );
 }

@@ -5,8 +5,8 @@ mod common;
 use common::*;
 
 use auth2fa::{
-    Address, BlockPolicy, BlockTable, Error, Network, Protocol, ProtocolSet, RegionRule,
-    Timestamp, normalize_app_password,
+    Address, BlockPolicy, BlockTable, Error, Network, Protocol, ProtocolSet, RegionRule, Timestamp,
+    normalize_app_password,
 };
 use proptest::prelude::*;
 use std::net::IpAddr;

@@ -47,8 +47,13 @@ fn accounts_logs_and_app_passwords_survive_reopen() {
             .to_string();
         s.set_region_rule(A, RegionRule::parse("192.0.2.0/24").unwrap())
             .unwrap();
-        s.set_domain_policy("example.edu.cn", DomainPolicy { force_two_factor: true })
-            .unwrap();
+        s.set_domain_policy(
+            "example.edu.cn",
+            DomainPolicy {
+                force_two_factor: true,
+            },
+        )
+        .unwrap();
         s.authenticate(Protocol::Imap, A, &app_pw, ip("192.0.2.1"), T0)
             .unwrap();
         s.record_admin_action(AuditEvent {

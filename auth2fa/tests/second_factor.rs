@@ -27,10 +27,12 @@ fn totp_enrolment_verification_and_replay() {
     assert_eq!(&en.qr_png[..8], b"\x89PNG\r\n\x1a\n");
     let t = app(en.secret_base32.expose());
     // A wrong first code does not bind.
-    assert!(matches!(
-        s.confirm_bind_factor(A, "000000", T0),
-        Err(Error::WrongCode { .. }) | Err(Error::NoCodePending)
-    ) || t.generate(T0.0) == "000000");
+    assert!(
+        matches!(
+            s.confirm_bind_factor(A, "000000", T0),
+            Err(Error::WrongCode { .. }) | Err(Error::NoCodePending)
+        ) || t.generate(T0.0) == "000000"
+    );
     let code = t.generate(T0.0);
     let bound = s.confirm_bind_factor(A, &code, T0).unwrap();
     assert_eq!(bound.info.kind, FactorKind::Totp);
@@ -64,7 +66,10 @@ fn totp_enrolment_verification_and_replay() {
         ));
     }
     // A second authenticator cannot be bound.
-    assert!(s.begin_bind_factor(A, FactorTarget::Totp, much_later).is_err());
+    assert!(
+        s.begin_bind_factor(A, FactorTarget::Totp, much_later)
+            .is_err()
+    );
 }
 
 #[test]
@@ -120,7 +125,11 @@ fn five_wrong_tries_burn_the_code() {
     s.begin_bind_factor(A, FactorTarget::WeChat("wx_lisi".into()), T0)
         .unwrap();
     let right = out.last_code();
-    let wrong = if right == "111111" { "222222" } else { "111111" };
+    let wrong = if right == "111111" {
+        "222222"
+    } else {
+        "111111"
+    };
     for remaining in (1..5).rev() {
         assert_eq!(
             s.confirm_bind_factor(A, wrong, T0),
@@ -178,7 +187,10 @@ fn changing_factors_needs_a_code_from_the_current_one() {
     ));
     // Prove control of the current phone, bind the new one, remove the old one.
     s.send_confirm_code(A, old.id, T0).unwrap();
-    assert_eq!(out.0.lock().unwrap().last().unwrap().3, CodePurpose::Confirm);
+    assert_eq!(
+        out.0.lock().unwrap().last().unwrap().3,
+        CodePurpose::Confirm
+    );
     s.confirm_current_factor(A, Some(old.id), &out.last_code(), T0)
         .unwrap();
     s.begin_bind_factor(A, FactorTarget::Sms("13900139000".into()), T0)
@@ -196,8 +208,12 @@ fn changing_factors_needs_a_code_from_the_current_one() {
     ));
     // A recovery code is also a proof, and works once.
     let rc = recovery[0].expose().to_string();
-    s.confirm_current_factor(A, None, &rc, T0.plus(400)).unwrap();
-    assert!(s.confirm_current_factor(A, None, &rc, T0.plus(400)).is_err());
+    s.confirm_current_factor(A, None, &rc, T0.plus(400))
+        .unwrap();
+    assert!(
+        s.confirm_current_factor(A, None, &rc, T0.plus(400))
+            .is_err()
+    );
     assert_eq!(s.account(A).unwrap().recovery_codes_left(), 9);
     let fresh = s.regenerate_recovery_codes(A, T0.plus(400)).unwrap();
     assert_eq!(fresh.len(), 10);

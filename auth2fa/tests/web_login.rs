@@ -31,7 +31,8 @@ fn password_only_account_logs_in_directly() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        s.web_login(A, "wrong", ip("192.0.2.1"), None, T0).unwrap_err(),
+        s.web_login(A, "wrong", ip("192.0.2.1"), None, T0)
+            .unwrap_err(),
         Error::WrongCredentials
     );
 }
@@ -43,7 +44,12 @@ fn second_factor_then_trusted_device_for_seven_days() {
     bind_sms(&s, &out, A, "13800138000", T0);
     let i = ip("192.0.2.1");
     let step = s.web_login(A, PW, i, None, T0).unwrap();
-    let WebStep::SecondFactor { factors, recovery_codes_left, .. } = &step else {
+    let WebStep::SecondFactor {
+        factors,
+        recovery_codes_left,
+        ..
+    } = &step
+    else {
         panic!("{step:?}")
     };
     assert_eq!(*recovery_codes_left, 10);
@@ -52,7 +58,9 @@ fn second_factor_then_trusted_device_for_seven_days() {
     // Wrong step is refused and does not consume the ticket.
     assert!(matches!(
         s.web_change_password(&t, "Whatever!9x", T0),
-        Err(Error::WrongStep { expected: "second factor" })
+        Err(Error::WrongStep {
+            expected: "second factor"
+        })
     ));
     s.web_send_code(&t, f, T0).unwrap();
     let code = out.last_code();
@@ -88,7 +96,8 @@ fn second_factor_then_trusted_device_for_seven_days() {
     assert_eq!(devices[0].last_seen, later);
     // After 7 days it asks again.
     assert!(matches!(
-        s.web_login(A, PW, i, Some(&token), T0.plus(7 * 86_400)).unwrap(),
+        s.web_login(A, PW, i, Some(&token), T0.plus(7 * 86_400))
+            .unwrap(),
         WebStep::SecondFactor { .. }
     ));
     // A forged token does nothing; revoking works.
@@ -112,11 +121,14 @@ fn app_passwords_survive_losing_trusted_devices() {
     let (s, out) = service();
     user(&s, A);
     bind_sms(&s, &out, A, "13800138000", T0);
-    let ap = s.create_app_password(A, "Phone", ProtocolSet::ALL, T0).unwrap();
+    let ap = s
+        .create_app_password(A, "Phone", ProtocolSet::ALL, T0)
+        .unwrap();
     assert_eq!(s.revoke_all_trusted_devices(A).unwrap(), 0);
-    assert!(s
-        .authenticate(Protocol::Imap, A, ap.expose(), ip("192.0.2.1"), T0)
-        .is_ok());
+    assert!(
+        s.authenticate(Protocol::Imap, A, ap.expose(), ip("192.0.2.1"), T0)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -125,17 +137,26 @@ fn wrong_codes_burn_the_login_ticket() {
     user(&s, A);
     bind_sms(&s, &out, A, "13800138000", T0);
     let step = s.web_login(A, PW, ip("192.0.2.1"), None, T0).unwrap();
-    let WebStep::SecondFactor { factors, .. } = &step else { panic!() };
+    let WebStep::SecondFactor { factors, .. } = &step else {
+        panic!()
+    };
     let f = factors[0].id;
     let t = ticket(&step);
     s.web_send_code(&t, f, T0).unwrap();
     let right = out.last_code();
-    let wrong = if right == "123456" { "654321" } else { "123456" };
+    let wrong = if right == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
     let mut last = Ok(());
     for _ in 0..5 {
         last = s.web_verify_factor(&t, f, wrong, None, T0).map(|_| ());
     }
-    assert!(matches!(last, Err(Error::LoginExpired) | Err(Error::CodeBurned)));
+    assert!(matches!(
+        last,
+        Err(Error::LoginExpired) | Err(Error::CodeBurned)
+    ));
     assert!(s.web_verify_factor(&t, f, &right, None, T0).is_err());
 }
 
@@ -182,17 +203,28 @@ fn new_forced_account_changes_password_then_binds_a_factor() {
     let key = totp_rs::Secret::Encoded(en.secret_base32.expose().to_string())
         .to_bytes()
         .unwrap();
-    let app = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, key, None, String::new());
+    let app =
+        totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, key, None, String::new());
     let WebStep::Done(sess) = s.web_confirm_bind(&t, &app.generate(T0.0), T0).unwrap() else {
         panic!()
     };
     assert_eq!(sess.recovery_codes.len(), 10);
     assert!(!s.account(A).unwrap().must_change_password());
     // Next time: password then TOTP.
-    let step = s.web_login(A, "New!Secret-42x", i, None, T0.plus(60)).unwrap();
-    let WebStep::SecondFactor { factors, .. } = &step else { panic!() };
+    let step = s
+        .web_login(A, "New!Secret-42x", i, None, T0.plus(60))
+        .unwrap();
+    let WebStep::SecondFactor { factors, .. } = &step else {
+        panic!()
+    };
     let done = s
-        .web_verify_factor(&ticket(&step), factors[0].id, &app.generate(T0.0 + 60), None, T0.plus(60))
+        .web_verify_factor(
+            &ticket(&step),
+            factors[0].id,
+            &app.generate(T0.0 + 60),
+            None,
+            T0.plus(60),
+        )
         .unwrap();
     assert!(matches!(done, WebStep::Done(_)));
 }
@@ -204,13 +236,22 @@ fn delivery_accounts_use_the_web_only_with_2fa() {
     n.kind = AccountKind::Delivery;
     s.create_account(n, T0).unwrap();
     let step = s
-        .web_login("doc@court.example.cn", "Tq9!vLm2#pRzW", ip("192.0.2.1"), None, T0)
+        .web_login(
+            "doc@court.example.cn",
+            "Tq9!vLm2#pRzW",
+            ip("192.0.2.1"),
+            None,
+            T0,
+        )
         .unwrap();
     assert!(matches!(step, WebStep::ChangePassword { .. }));
     let step = s
         .web_change_password(&ticket(&step), "Tq9!vLm2#pRzW-new", T0)
         .unwrap();
-    assert!(matches!(step, WebStep::BindFactor { .. }), "2FA is forced for delivery");
+    assert!(
+        matches!(step, WebStep::BindFactor { .. }),
+        "2FA is forced for delivery"
+    );
 }
 
 #[test]
@@ -219,7 +260,9 @@ fn tickets_expire() {
     user(&s, A);
     bind_sms(&s, &out, A, "13800138000", T0);
     let step = s.web_login(A, PW, ip("192.0.2.1"), None, T0).unwrap();
-    let WebStep::SecondFactor { factors, .. } = &step else { panic!() };
+    let WebStep::SecondFactor { factors, .. } = &step else {
+        panic!()
+    };
     assert_eq!(
         s.web_send_code(&ticket(&step), factors[0].id, T0.plus(600)),
         Err(Error::LoginExpired)
@@ -247,5 +290,8 @@ fn web_failures_count_toward_the_block() {
         Err(Error::IpBlocked { .. })
     ));
     let log = s.login_log(Some(A), 100).unwrap();
-    assert!(log.iter().all(|e| e.channel == auth2fa::Channel::Web || e.failure.is_some()));
+    assert!(
+        log.iter()
+            .all(|e| e.channel == auth2fa::Channel::Web || e.failure.is_some())
+    );
 }

@@ -22,7 +22,13 @@ pub struct Outbox(pub Mutex<Vec<(FactorKind, String, String, CodePurpose)>>);
 
 impl Outbox {
     pub fn last_code(&self) -> String {
-        self.0.lock().unwrap().last().expect("a code was sent").2.clone()
+        self.0
+            .lock()
+            .unwrap()
+            .last()
+            .expect("a code was sent")
+            .2
+            .clone()
     }
     pub fn count(&self) -> usize {
         self.0.lock().unwrap().len()
