@@ -328,6 +328,26 @@ fn write_text(w: &mut Writer, text: &str) {
             b
         });
     }
+    // A line ending in `{n}` announces a literal to every IMAP framer: never end text so.
+    if ends_like_literal(text.as_bytes()) {
+        w.byte(b'.');
+    }
+}
+
+/// Whether `t` ends with `{digits}`, `{digits+}` or `{digits-}`.
+fn ends_like_literal(t: &[u8]) -> bool {
+    let Some(body) = t.strip_suffix(b"}") else {
+        return false;
+    };
+    let Some(open) = body.iter().rposition(|&b| b == b'{') else {
+        return false;
+    };
+    let inner = &body[open + 1..];
+    let digits = inner
+        .strip_suffix(b"+")
+        .or_else(|| inner.strip_suffix(b"-"))
+        .unwrap_or(inner);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
 fn write_resp_text(w: &mut Writer, code: &Option<Code>, text: &str) {
@@ -809,6 +829,9 @@ fn text(i: &[u8]) -> PResult<'_, String> {
         .iter()
         .take_while(|&&b| b != b'\r' && b != b'\n' && b != 0)
         .count();
+    if ends_like_literal(&i[..n]) {
+        return fail(i);
+    }
     match std::str::from_utf8(&i[..n]) {
         Ok(s) => Ok((&i[n..], s.to_owned())),
         Err(_) => fail(i),
@@ -1413,5 +1436,11 @@ mod tests {
             text: "bad\r\n* OK evil".into(),
         };
         assert_eq!(r.to_bytes(), b"a NO bad  * OK evil\r\n");
+        let r = Response::Continue {
+            code: None,
+            text: "send {5}".into(),
+        };
+        assert_eq!(r.to_bytes(), b"+ send {5}.\r\n");
+        assert!(parse_response(b"+ send {5}\r\n", false).is_err());
     }
 }

@@ -1,0 +1,29 @@
+//! Inputs found by the fuzz targets, kept as regression tests.
+
+use imap_core::client::ResponseReader;
+use imap_core::syntax::{Response, Writer, parse_response};
+
+/// imap_response: `+ {5}` parsed as a continuation whose text looks like a literal header,
+/// which every framer (ours included) reads as a literal announcement. Such text is now
+/// refused by the parser and never written by the writer.
+#[test]
+fn continuation_text_ending_like_a_literal() {
+    assert!(parse_response(b"+ {5}\r\n", false).is_err());
+    assert!(parse_response(b"a OK done {12+}\r\n", false).is_err());
+    let mut w = Writer::new(false);
+    Response::Continue {
+        code: None,
+        text: "{5}".into(),
+    }
+    .write(&mut w);
+    let mut r = ResponseReader::new(1024);
+    r.feed(&w.buf);
+    let got = r.next_response().expect("framed as one line").unwrap();
+    assert_eq!(
+        got,
+        Response::Continue {
+            code: None,
+            text: "{5}.".into()
+        }
+    );
+}
