@@ -34,3 +34,22 @@ fn control_characters_in_reply_text_are_malformed() {
     let (r, _) = parse_reply(b"250 a\tb\r\n").unwrap().unwrap();
     assert_eq!(r.to_bytes(), b"250 a\tb\r\n");
 }
+
+/// smtp_server, seed 1: after RSET-like resets an informational `Reset` event was queued before
+/// the next decision event, and `accept()` while holding `Reset` answered the decision the host
+/// had not seen yet.
+#[test]
+fn accept_before_the_decision_event_is_polled_is_an_error() {
+    use smtp_core::{Config, Error, Event, Server};
+    let mut s = Server::new(Config::new("mx"));
+    s.feed(b"EHLO a\r\nMAIL FROM:<>\r\nEHLO b\r\n");
+    assert!(matches!(s.poll_event(), Some(Event::Helo { .. })));
+    s.accept().unwrap();
+    assert!(matches!(s.poll_event(), Some(Event::MailFrom { .. })));
+    s.accept().unwrap();
+    // EHLO b abandons the transaction (Reset) and asks for a decision (Helo).
+    assert_eq!(s.poll_event(), Some(Event::Reset));
+    assert!(matches!(s.accept(), Err(Error::WrongState { .. })));
+    assert!(matches!(s.poll_event(), Some(Event::Helo { domain, .. }) if domain == "b"));
+    s.accept().unwrap();
+}

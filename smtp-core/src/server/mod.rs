@@ -351,6 +351,14 @@ impl Server {
         let Some(pending) = self.pending.as_ref() else {
             return Err(self.wrong(action));
         };
+        // The decision event is always the last one queued: while events are queued, the host
+        // has not seen it yet (it is answering an earlier, informational event).
+        if !self.events.is_empty() {
+            return Err(Error::WrongState {
+                action,
+                state: "decision event not yet polled",
+            });
+        }
         if let Some(r) = &reply {
             let ok = if positive {
                 match pending {
