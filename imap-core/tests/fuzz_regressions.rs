@@ -27,3 +27,11 @@ fn continuation_text_ending_like_a_literal() {
         }
     );
 }
+
+/// imap_response: a NUL inside an unknown response code's text was accepted by the parser but
+/// written as a space. NUL is not a TEXT-CHAR: refused now.
+#[test]
+fn nul_in_response_code_text() {
+    assert!(parse_response(b"+ [XFOO a\0b] text\r\n", false).is_err());
+    assert!(parse_response(b"* OK [XFOO a\x01b] text\r\n", false).is_ok());
+}

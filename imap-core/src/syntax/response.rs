@@ -968,7 +968,7 @@ fn code(i: &[u8]) -> PResult<'_, Code> {
             if r.first() == Some(&b' ') {
                 let n = r[1..]
                     .iter()
-                    .take_while(|&&b| !matches!(b, b']' | b'\r' | b'\n'))
+                    .take_while(|&&b| !matches!(b, b']' | b'\r' | b'\n' | 0))
                     .count();
                 let t = std::str::from_utf8(&r[1..1 + n]).map_err(|_| {
                     nom::Err::Error(nom::error::Error::new(r, nom::error::ErrorKind::Verify))
