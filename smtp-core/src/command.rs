@@ -159,6 +159,8 @@ const fn table(kind: u8) -> [bool; 256] {
             2 => b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80,
             // esmtp-value = 1*(%d33-60 / %d62-126), plus UTF-8
             3 => (b >= 33 && b <= 60) || (b >= 62 && b <= 126) || b >= 0x80,
+            // base64 alphabet and padding
+            4 => b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=',
             _ => false,
         };
         i += 1;
@@ -170,6 +172,21 @@ static ATEXT: [bool; 256] = table(0);
 static QTEXT: [bool; 256] = table(1);
 static LDH: [bool; 256] = table(2);
 static VALUE: [bool; 256] = table(3);
+static BASE64: [bool; 256] = table(4);
+
+/// Decimal digits to u64, `None` on overflow or a non-digit.
+fn parse_u64(d: &[u8]) -> Option<u64> {
+    if d.is_empty() {
+        return None;
+    }
+    d.iter().try_fold(0u64, |acc, &b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
 
 fn is_atext(b: u8) -> bool {
     ATEXT[usize::from(b)]
@@ -312,14 +329,7 @@ fn mail_params(mut i: &[u8]) -> Result<MailParams<'_>, ParseError> {
             if p.size.is_some() {
                 return Err(dup());
             }
-            if v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
-                return Err(ParseError::Syntax("bad SIZE value"));
-            }
-            p.size = Some(
-                to_str(v)
-                    .and_then(|s| s.parse().ok())
-                    .ok_or(ParseError::Syntax("bad SIZE value"))?,
-            );
+            p.size = Some(parse_u64(v).ok_or(ParseError::Syntax("bad SIZE value"))?);
         } else if kw.eq_ignore_ascii_case(b"BODY") {
             let v = val.ok_or(ParseError::Syntax("BODY needs a value"))?;
             if p.body.is_some() {
@@ -511,10 +521,7 @@ fn parse_bdat(args: &[u8]) -> Result<Command<'_>, ParseError> {
     let bad = ParseError::Syntax("expected BDAT size [LAST]");
     let end = args.iter().position(|&b| b == b' ').unwrap_or(args.len());
     let (num, rest) = args.split_at(end);
-    if num.is_empty() || num.len() > 19 || !num.iter().all(u8::is_ascii_digit) {
-        return Err(bad);
-    }
-    let size: u64 = to_str(num).and_then(|s| s.parse().ok()).ok_or(bad)?;
+    let size = parse_u64(num).ok_or(bad)?;
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
     let end = rest
         .iter()
@@ -547,9 +554,10 @@ fn parse_auth(args: &[u8]) -> Result<Command<'_>, ParseError> {
         return Err(bad);
     }
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    // One pass: base64 (or "="), then only trailing blanks.
     let end = rest
         .iter()
-        .position(|&b| b == b' ' || b == b'\t')
+        .position(|&b| !BASE64[usize::from(b)])
         .unwrap_or(rest.len());
     let (ir, tail) = rest.split_at(end);
     if !trailing_ws(tail) {
@@ -557,14 +565,8 @@ fn parse_auth(args: &[u8]) -> Result<Command<'_>, ParseError> {
     }
     let initial = if ir.is_empty() {
         None
-    } else if ir == b"="
-        || ir
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b))
-    {
-        Some(to_str(ir).ok_or(bad)?)
     } else {
-        return Err(bad);
+        Some(to_str(ir).ok_or(bad)?)
     };
     Ok(Command::Auth {
         mechanism: to_str(mech).ok_or(bad)?,
