@@ -85,6 +85,12 @@ pub struct BlockInfo {
     pub reason: BlockReason,
 }
 
+/// Eviction queues may hold stale entries up to a quarter over the cap before compaction.
+fn slack(cap: usize) -> usize {
+    let cap = cap.max(1);
+    cap.saturating_add(cap / 4).saturating_add(16)
+}
+
 #[derive(Clone, Debug)]
 struct Counter {
     failures: u32,
@@ -257,7 +263,7 @@ impl BlockTable {
                 seq,
             },
         );
-        if self.block_order.len() > 2 * self.policy.max_blocks.max(1) {
+        if self.block_order.len() > slack(self.policy.max_blocks) {
             let blocks = &self.blocks;
             self.block_order
                 .retain(|(k, s)| blocks.get(k).is_some_and(|b| b.seq == *s));
@@ -284,7 +290,7 @@ impl BlockTable {
                 Some(_) => break,
             }
         }
-        if self.counter_order.len() > 2 * self.policy.max_counters.max(1) {
+        if self.counter_order.len() > slack(self.policy.max_counters) {
             let counters = &self.counters;
             self.counter_order
                 .retain(|(k, s)| counters.get(k).is_some_and(|c| c.seq == *s));
@@ -533,8 +539,8 @@ mod tests {
         }
         assert!(t.counter_count() <= 1000);
         assert!(t.block_count() <= 100);
-        assert!(t.counter_order.len() <= 2000 + 1);
-        assert!(t.block_order.len() <= 200 + 1);
+        assert!(t.counter_order.len() <= slack(1000) + 1);
+        assert!(t.block_order.len() <= slack(100) + 1);
         // The newest block survives eviction.
         assert!(
             t.blocked_until(IpAddr::from(49_990u32.to_be_bytes()), Timestamp(1))
