@@ -1,7 +1,7 @@
 //! Multi-line response encoding (RFC 1939 section 3): byte-stuffing, CRLF normalisation and
 //! the TOP cut, streaming over chunks of any size.
 //!
-//! The encoder scans for LF with `memchr`; runs of bytes that need no change are queued as
+//! The encoder locates LFs a block at a time; runs of bytes that need no change are queued as
 //! zero-copy slices of the host's [`Bytes`] when they are large, and copied otherwise.
 
 use bytes::Bytes;
@@ -17,6 +17,38 @@ const ZERO_COPY_MIN: usize = 1024;
 
 /// Octets tested at once for an LF.
 const BLOCK: usize = 16;
+
+/// LF positions are collected for this many octets at a time, then handled.
+const SUB_WINDOW: usize = 1024;
+
+/// Writes the offsets of the LFs in `s` (at most [`SUB_WINDOW`] octets) to `pos`; returns
+/// how many. A tight loop on its own, so that it stays in registers: an "any LF in these 16
+/// octets?" test (which compiles to a vector compare and a movemask) skips most blocks, and
+/// blocks with an LF are walked without branches.
+fn find_lfs(s: &[u8], pos: &mut [u16; SUB_WINDOW + BLOCK]) -> usize {
+    let mut n = 0;
+    let mut blocks = s.chunks_exact(BLOCK);
+    let mut base = 0u16;
+    for block in &mut blocks {
+        let mut any = 0u8;
+        for &b in block {
+            any |= u8::from(b == b'\n');
+        }
+        if any != 0 {
+            for (k, &b) in block.iter().enumerate() {
+                // n <= base + k < SUB_WINDOW, so the slot exists; it is kept only for an LF.
+                pos[n] = base + k as u16;
+                n += usize::from(b == b'\n');
+            }
+        }
+        base += BLOCK as u16;
+    }
+    for (k, &b) in blocks.remainder().iter().enumerate() {
+        pos[n] = base + k as u16;
+        n += usize::from(b == b'\n');
+    }
+    n
+}
 
 /// Scan position within one chunk.
 struct Cursor {
@@ -69,9 +101,8 @@ impl Encoder {
 
     /// Encodes `src`, the next chunk of the message, into `out`.
     ///
-    /// The scan looks at 16 octets at a time with a branch-free "any LF?" test that the
-    /// compiler vectorises, and only walks the octets of blocks that hold an LF. (Dense LFs,
-    /// one per 70-80 octets in mail, make a `memchr` call per line slower than this.)
+    /// LFs are located a sub-window at a time by [`find_lfs`] and then handled one by one.
+    /// (Dense LFs, one per 70-80 octets in mail, make a `memchr` call per line slower.)
     pub(crate) fn encode(&mut self, src: &Bytes, out: &mut Output) {
         let s = &src[..];
         if self.done || s.is_empty() {
@@ -84,26 +115,17 @@ impl Encoder {
         if self.at_line_start && s[0] == b'.' {
             out.push_byte(b'.');
         }
-        let mut blocks = s.chunks_exact(BLOCK);
+        let mut positions = [0u16; SUB_WINDOW + BLOCK];
         let mut base = 0;
-        for block in &mut blocks {
-            let mut any = 0u8;
-            for &b in block {
-                any |= u8::from(b == b'\n');
-            }
-            if any != 0 {
-                for (k, &b) in block.iter().enumerate() {
-                    if b == b'\n' && self.on_lf(src, base + k, &mut cur, out) {
-                        return;
-                    }
+        while base < s.len() {
+            let end = (base + SUB_WINDOW).min(s.len());
+            let n = find_lfs(&s[base..end], &mut positions);
+            for &p in &positions[..n] {
+                if self.on_lf(src, base + usize::from(p), &mut cur, out) {
+                    return;
                 }
             }
-            base += BLOCK;
-        }
-        for (k, &b) in blocks.remainder().iter().enumerate() {
-            if b == b'\n' && self.on_lf(src, base + k, &mut cur, out) {
-                return;
-            }
+            base = end;
         }
         if cur.line_start == s.len() {
             self.at_line_start = true;
