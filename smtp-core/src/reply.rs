@@ -109,13 +109,12 @@ impl Reply {
     }
 
     pub(crate) fn build(code: u16, mut enhanced: Option<EnhancedCode>, mut text: String) -> Self {
-        if enhanced.is_none() {
-            if let Some((e, rest)) = EnhancedCode::parse_prefix(&text) {
-                if u16::from(e.class) == code / 100 {
-                    enhanced = Some(e);
-                    text = rest.to_owned();
-                }
-            }
+        if enhanced.is_none()
+            && let Some((e, rest)) = EnhancedCode::parse_prefix(&text)
+            && u16::from(e.class) == code / 100
+        {
+            enhanced = Some(e);
+            text = rest.to_owned();
         }
         let lines: Vec<String> = if text.contains(['\r', '\n']) {
             text.split('\n')

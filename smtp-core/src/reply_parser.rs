@@ -59,10 +59,10 @@ impl ReplyParser {
         if !(200..600).contains(&code) || text.iter().any(|&b| (b < 32 && b != 9) || b == 127) {
             return Err(ReplyError::Malformed);
         }
-        if let Some(c) = self.code {
-            if c != code {
-                return Err(ReplyError::CodeMismatch);
-            }
+        if let Some(c) = self.code
+            && c != code
+        {
+            return Err(ReplyError::CodeMismatch);
         }
         if self.lines.len() >= MAX_REPLY_LINES {
             return Err(ReplyError::TooManyLines);
@@ -71,18 +71,17 @@ impl ReplyParser {
         let mut text: &str = &text;
         if self.code.is_none() {
             self.code = Some(code);
-            if let Some((e, r)) = EnhancedCode::parse_prefix(text) {
-                if u16::from(e.class) == code / 100 {
-                    self.enhanced = Some(e);
-                    text = r;
-                }
+            if let Some((e, r)) = EnhancedCode::parse_prefix(text)
+                && u16::from(e.class) == code / 100
+            {
+                self.enhanced = Some(e);
+                text = r;
             }
-        } else if let Some(e) = self.enhanced {
-            if let Some((e2, r)) = EnhancedCode::parse_prefix(text) {
-                if e2 == e {
-                    text = r;
-                }
-            }
+        } else if let Some(e) = self.enhanced
+            && let Some((e2, r)) = EnhancedCode::parse_prefix(text)
+            && e2 == e
+        {
+            text = r;
         }
         self.lines.push(text.to_owned());
         if more {

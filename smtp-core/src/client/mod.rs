@@ -579,16 +579,16 @@ impl Client {
                 }
             }
             Expect::Rcpt(index) => {
-                if let Some(t) = self.txn.as_mut() {
-                    if t.mail_ok {
-                        if reply.is_positive_completion() {
-                            t.accepted += 1;
-                        } else {
-                            t.last_refusal = Some(reply.clone());
-                        }
-                        self.events
-                            .push_back(ClientEvent::RcptResult { index, reply });
+                if let Some(t) = self.txn.as_mut()
+                    && t.mail_ok
+                {
+                    if reply.is_positive_completion() {
+                        t.accepted += 1;
+                    } else {
+                        t.last_refusal = Some(reply.clone());
                     }
+                    self.events
+                        .push_back(ClientEvent::RcptResult { index, reply });
                 }
                 if !self.caps.pipelining {
                     self.send_next_rcpt();
