@@ -140,6 +140,18 @@ fn cli_admin_commands_work_with_and_without_a_running_server() {
     ] {
         assert!(log.contains(needle), "admin log lacks {needle:?}:\n{log}");
     }
+    let later = cli_ok(
+        server.path(),
+        &["log", "admin", "--since", "2999-01-01T00:00:00Z"],
+        None,
+    );
+    assert!(later.trim().is_empty(), "--since filters: {later}");
+    let bad = cli(
+        server.path(),
+        &["log", "admin", "--since", "yesterday"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
     let json = cli_ok(server.path(), &["log", "admin", "--json"], None);
     let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     assert!(first.get("action").is_some());

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import os
 import smtplib
 import struct
 import time
@@ -39,8 +40,10 @@ p.quit()
 # --- C1/C2: TOTP, then app passwords ---
 r = cli("app-password", "add", bob, "--name", "early", ok=False)
 check(r.returncode != 0 and "two-factor" in r.stderr, "no app password before 2FA (%s)" % r.stderr.strip())
-url = cli("totp", "enroll", bob).stdout.strip()
+qr = os.path.join(os.environ["DATA"], "bob-qr.png")
+url = cli("totp", "enroll", bob, "--qr", qr).stdout.strip()
 check(url.startswith("otpauth://totp/"), "totp enroll prints the otpauth URL")
+check(open(qr, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "--qr writes a PNG")
 secret = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["secret"][0]
 
 

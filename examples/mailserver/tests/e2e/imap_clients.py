@@ -147,6 +147,15 @@ typ, data = m.store("1", "+FLAGS", "(\\Deleted)")
 check(typ == "NO", "on-behalf: may not delete")
 m.logout()
 
+shares = cli("share", "list", office).stdout
+check(carol in shares and "read-only" in shares and "delegate" in shares, "share list (%r)" % shares)
+cli("share", "revoke", office, carol)
+m = imap()
+m.login(carol, PASSWORD)
+typ, data = m.select('"Other Users/%s/INBOX"' % office)
+check(typ == "NO", "after share revoke the mailbox is gone for carol")
+m.logout()
+
 m = imap()
 m.login(alice, PASSWORD)
 m.select('"Other Users/%s/INBOX"' % office)

@@ -225,6 +225,7 @@ impl Server {
             .envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .env("PYTHONPATH", script.parent().unwrap())
             .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
