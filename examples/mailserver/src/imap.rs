@@ -425,7 +425,10 @@ impl ImapSession {
         let e = |x: imap_core::Error| no(Some(Code::ServerBug), x.to_string());
         match ev {
             Event::Select {
-                mailbox, read_only, ..
+                mailbox,
+                read_only,
+                qresync,
+                ..
             } => {
                 self.selected = None;
                 let r = self.resolve(&mailbox)?;
@@ -476,6 +479,23 @@ impl ImapSession {
                     .iter()
                     .find(|m| !m.flags.is_seen())
                     .map(|m| m.uid.get());
+                // QRESYNC (RFC 7162): what changed since the client's mod-sequence.
+                let (mut vanished, mut changed) = (Vec::new(), Vec::new());
+                if let Some(q) = &qresync
+                    && q.uid_validity == snap.uid_validity.get()
+                    && let Ok(ch) = self
+                        .app
+                        .store
+                        .changes_since(id, mailstore::ModSeq(q.modseq))
+                        .await
+                {
+                    vanished = ch.vanished.iter().map(|u| u.get()).collect();
+                    changed = ch
+                        .changed
+                        .iter()
+                        .map(|m| (m.uid.get(), to_imap_flags(&m.flags), m.modseq.0))
+                        .collect();
+                }
                 let info = SelectInfo {
                     flags,
                     permanent_flags: perm,
@@ -484,6 +504,8 @@ impl ImapSession {
                     uid_next: snap.uid_next.get(),
                     highest_modseq: Some(snap.highest_modseq.0.max(1)),
                     first_unseen,
+                    vanished,
+                    changed,
                     ..SelectInfo::default()
                 };
                 self.core.select_ok(info).map_err(e)?;

@@ -115,6 +115,34 @@ check(idler.untagged_responses.get("EXPUNGE") == [str(before + 1).encode()],
 other.logout()
 idler.logout()
 
+# --- QRESYNC: a reconnecting client learns what changed since its mod-sequence ---
+deliver(alice, subject="qresync one")
+deliver(alice, subject="qresync two")
+q = imap()
+q.login(alice, PASSWORD)
+q.enable("QRESYNC")
+typ, data = q.select("INBOX")
+count = int(data[0])
+validity = int(q.untagged_responses["UIDVALIDITY"][0])
+modseq = int(q.untagged_responses["HIGHESTMODSEQ"][0])
+typ, data = q.fetch("%d:%d" % (count - 1, count), "(UID)")
+uids = [int(d.split(b"UID ")[1].rstrip(b")")) for d in data]
+q.store(str(count - 1), "+FLAGS", "(\\Deleted)")
+q.expunge()
+q.store(str(count - 1), "+FLAGS", "(\\Flagged)")
+q.logout()
+q = imap()
+q.login(alice, PASSWORD)
+q.enable("QRESYNC")
+typ, data = q._simple_command("SELECT", "INBOX (QRESYNC (%d %d))" % (validity, modseq))
+check(typ == "OK", "SELECT with QRESYNC")
+vanished = q.untagged_responses.get("VANISHED", [])
+check(any(str(uids[0]).encode() in v for v in vanished), "VANISHED (EARLIER) lists the expunged UID (%r)" % vanished)
+fetches = q.untagged_responses.get("FETCH", [])
+check(any(b"\\Flagged" in f and str(uids[1]).encode() in f for f in fetches),
+      "changed flags are reported (%r)" % fetches)
+q.logout()
+
 # --- shared mailbox office@ (alice delegate, bob on-behalf, carol read-only) ---
 deliver(office, subject="for the office")
 m = imap()
