@@ -1,6 +1,7 @@
 //! smtp-core next to its peers, in one criterion run:
 //! - command parsing: `smtp_core::parse_command` vs `smtp_proto::Request::parse`, same lines;
-//! - DATA: `DotUnstuffer` (copy into the input buffer + unstuff + end detection) vs a memcpy
+//! - DATA: `append_input` + `DotUnstuffer` (copy into the input buffer as `Server::feed`
+//!   does, unstuff, end detection) vs a memcpy
 //!   of the same bytes.
 //!
 //! `cargo bench -p benches --bench smtp -- --warm-up-time 1 --measurement-time 3`
@@ -83,7 +84,7 @@ fn data(c: &mut Criterion) {
             let mut total = 0usize;
             let mut end = false;
             for piece in msg.chunks(64 * 1024) {
-                buf.extend_from_slice(piece);
+                smtp_core::append_input(&mut buf, piece);
                 if dec.decode(&mut buf, &mut |chunk| total += chunk.len()) == DecodeStatus::End {
                     end = true;
                 }

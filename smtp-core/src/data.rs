@@ -18,6 +18,24 @@ pub enum BareLinePolicy {
     Normalize,
 }
 
+/// Smallest input buffer [`append_input`] allocates.
+pub const INPUT_BLOCK: usize = 64 * 1024;
+
+/// Appends `bytes` to an input buffer whose front is handed out as [`Bytes`] slices.
+///
+/// When the buffer is full it moves to a fresh allocation (copying only the undecided tail,
+/// at most a partial line) instead of growing the old one: the old allocation is freed when
+/// the host drops the slices it got, so memory stays bounded by what the host holds plus one
+/// block, and a long message never triggers large reallocations.
+pub fn append_input(buf: &mut BytesMut, bytes: &[u8]) {
+    if buf.capacity() - buf.len() < bytes.len() {
+        let mut fresh = BytesMut::with_capacity((buf.len() + bytes.len()).max(INPUT_BLOCK));
+        fresh.extend_from_slice(buf);
+        *buf = fresh;
+    }
+    buf.extend_from_slice(bytes);
+}
+
 /// Result of one [`DotUnstuffer::decode`] call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeStatus {

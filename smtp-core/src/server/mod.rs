@@ -154,7 +154,7 @@ impl Server {
             return;
         }
         self.activity = true;
-        self.input.extend_from_slice(bytes);
+        crate::data::append_input(&mut self.input, bytes);
     }
 
     /// The next event, or `None` when more input (or an answer to a pending decision) is needed.
