@@ -543,3 +543,36 @@ fn normalize_policy_accepts_bare_lf_commands() {
         ["500 5.5.2 Line must end with CRLF", "250 2.0.0 Ok"]
     );
 }
+
+#[test]
+fn bdat_chunk_larger_than_any_message_closes() {
+    let mut c = config();
+    c.max_message_size = 100;
+    let input = b"EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 101\r\nxxxx";
+    let t = drive_all_splits(&c, input, &mut accept_all);
+    assert!(t.closed);
+    assert!(
+        t.out
+            .ends_with("552 5.3.4 Chunk exceeds the message size limit, closing connection\r\n")
+    );
+    assert!(!t.events.iter().any(|e| matches!(e, Event::Data(_))));
+}
+
+#[test]
+fn received_header_cannot_be_injected() {
+    let h = smtp_core::received_header(&smtp_core::ReceivedInfo {
+        helo: "evil\r\nX-Injected: yes (x)",
+        client_ip: "2001:db8::1".parse().unwrap(),
+        client_name: Some("a;b"),
+        by: "mx",
+        protocol: "ESMTP",
+        tls: None,
+        id: None,
+        recipient: Some("u@x\r\n>"),
+        date: "Sun, 06 Dec 2026 10:00:00 +0000\r\n",
+    });
+    assert_eq!(
+        h,
+        "Received: from evilX-Injected:_yes_x (ab [IPv6:2001:db8::1])\r\n\tby mx with ESMTP\r\n\tfor <u@x>; Sun, 06 Dec 2026 10:00:00 +0000\r\n"
+    );
+}

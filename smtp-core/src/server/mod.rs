@@ -740,6 +740,23 @@ impl Server {
                 self.events.push_back(Event::DataStart { chunking: false });
             }
             Command::Bdat { size, last } => {
+                if size > self.config.max_message_size {
+                    // Reading (and dropping) a chunk bigger than any message we accept would
+                    // only let the client keep the connection busy: refuse and close.
+                    if self.txn.as_ref().is_some_and(|t| t.chunking) {
+                        self.events.push_back(Event::DataAborted {
+                            reason: AbortReason::TooBig,
+                        });
+                    }
+                    self.txn = None;
+                    let r = Reply::st(
+                        552,
+                        ec(5, 3, 4),
+                        "Chunk exceeds the message size limit, closing connection",
+                    );
+                    self.close_with(&r);
+                    return;
+                }
                 let err = if !self.config.chunking {
                     Some(Reply::st(502, ec(5, 5, 1), "CHUNKING not available"))
                 } else {
