@@ -21,31 +21,56 @@ const BLOCK: usize = 16;
 /// LF positions are collected for this many octets at a time, then handled.
 const SUB_WINDOW: usize = 1024;
 
-/// Writes the offsets of the LFs in `s` (at most [`SUB_WINDOW`] octets) to `pos`; returns
-/// how many. A tight loop on its own, so that it stays in registers: an "any LF in these 16
-/// octets?" test (which compiles to a vector compare and a movemask) skips most blocks, and
-/// blocks with an LF are walked without branches.
-fn find_lfs(s: &[u8], pos: &mut [u16; SUB_WINDOW + BLOCK]) -> usize {
+/// Writes to `pos` the offsets of the LFs in `s[from..to]` (at most [`SUB_WINDOW`] octets)
+/// that may need work, and returns how many: with `all`, every LF (TOP counts lines);
+/// otherwise at least every LF not preceded by CR or followed by `.`.
+///
+/// A tight loop on its own, so that it stays in registers. Each 16-octet block is tested with
+/// branch-free compares against its neighbours shifted by one octet (the compiler vectorises
+/// them); only blocks that hold such an LF are walked, without branches. Clean CRLF text is
+/// thus never visited line by line.
+fn find_lfs(
+    s: &[u8],
+    from: usize,
+    to: usize,
+    all: bool,
+    pos: &mut [usize; SUB_WINDOW + BLOCK],
+) -> usize {
     let mut n = 0;
-    let mut blocks = s.chunks_exact(BLOCK);
-    let mut base = 0u16;
-    for block in &mut blocks {
-        let mut any = 0u8;
-        for &b in block {
-            any |= u8::from(b == b'\n');
+    let mut i = from;
+    if i == 0 {
+        // No previous octet in this chunk: on_lf looks at the encoder's state.
+        pos[0] = 0;
+        n += usize::from(s[0] == b'\n');
+        i = 1;
+    }
+    let all = u8::from(all);
+    while i + BLOCK <= to && i + BLOCK < s.len() {
+        let (Ok(prev), Ok(cur), Ok(next)) = (
+            <&[u8; BLOCK]>::try_from(&s[i - 1..i - 1 + BLOCK]),
+            <&[u8; BLOCK]>::try_from(&s[i..i + BLOCK]),
+            <&[u8; BLOCK]>::try_from(&s[i + 1..i + 1 + BLOCK]),
+        ) else {
+            break;
+        };
+        let mut flag = 0u8;
+        for k in 0..BLOCK {
+            flag |= u8::from(cur[k] == b'\n')
+                & (all | u8::from(prev[k] != b'\r') | u8::from(next[k] == b'.'));
         }
-        if any != 0 {
-            for (k, &b) in block.iter().enumerate() {
-                // n <= base + k < SUB_WINDOW, so the slot exists; it is kept only for an LF.
-                pos[n] = base + k as u16;
+        if flag != 0 {
+            for (k, &b) in cur.iter().enumerate() {
+                // n <= octets scanned so far < SUB_WINDOW + BLOCK; kept only for an LF.
+                pos[n] = i + k;
                 n += usize::from(b == b'\n');
             }
         }
-        base += BLOCK as u16;
+        i += BLOCK;
     }
-    for (k, &b) in blocks.remainder().iter().enumerate() {
-        pos[n] = base + k as u16;
-        n += usize::from(b == b'\n');
+    while i < to {
+        pos[n] = i;
+        n += usize::from(s[i] == b'\n');
+        i += 1;
     }
     n
 }
@@ -115,27 +140,25 @@ impl Encoder {
         if self.at_line_start && s[0] == b'.' {
             out.push_byte(b'.');
         }
-        let mut positions = [0u16; SUB_WINDOW + BLOCK];
+        let mut positions = [0usize; SUB_WINDOW + BLOCK];
+        let all = self.top.is_some();
         let mut base = 0;
         while base < s.len() {
             let end = (base + SUB_WINDOW).min(s.len());
-            let n = find_lfs(&s[base..end], &mut positions);
+            let n = find_lfs(s, base, end, all, &mut positions);
             for &p in &positions[..n] {
-                if self.on_lf(src, base + usize::from(p), &mut cur, out) {
+                if self.on_lf(src, p, &mut cur, out) {
                     return;
                 }
             }
             base = end;
         }
-        if cur.line_start == s.len() {
-            self.at_line_start = true;
-            self.prev_cr = false;
-        } else {
-            self.at_line_start = false;
-            self.prev_cr = s[s.len() - 1] == b'\r';
-            if self.top.is_some() {
-                self.line_len += (s.len() - cur.line_start) as u64;
-            }
+        let last = s[s.len() - 1];
+        self.at_line_start = last == b'\n';
+        self.prev_cr = last == b'\r';
+        if all && !self.at_line_start {
+            // Every LF was visited, so line_start is exact.
+            self.line_len += (s.len() - cur.line_start) as u64;
         }
         Self::emit(out, src, cur.run, s.len());
     }
@@ -365,6 +388,20 @@ mod tests {
         fn top_matches_reference(msg in message_bytes(), n in 0u32..8) {
             let enc = stuff(&msg, Some(n));
             prop_assert_eq!(unstuff(&enc), Some(top_reference(&msg, n)));
+        }
+
+        #[test]
+        fn long_messages_cross_scan_windows(
+            lines in prop::collection::vec(("[.]?[a-z]{0,30}", prop_oneof![Just("\r\n"), Just("\n"), Just("\r")]), 0..200),
+            chunk in 1usize..3000,
+            top in proptest::option::of(0u32..50),
+        ) {
+            let msg: Vec<u8> = lines.iter().flat_map(|(l, e)| format!("{l}{e}").into_bytes()).collect();
+            prop_assert_eq!(unstuff(&stuff(&msg, None)), Some(normalise(&msg)));
+            prop_assert_eq!(encode_chunked(&msg, top, chunk), stuff(&msg, top));
+            if let Some(n) = top {
+                prop_assert_eq!(unstuff(&stuff(&msg, top)), Some(top_reference(&msg, n)));
+            }
         }
 
         #[test]
