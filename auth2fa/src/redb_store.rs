@@ -46,6 +46,37 @@ impl RedbStore {
         Ok(RedbStore { db })
     }
 
+    /// Deletes login-log and audit-log entries older than `before` (both logs are kept in
+    /// append order, so this walks from the oldest entry and stops at the first newer one).
+    /// Returns how many entries were deleted. Hosts call it periodically with their
+    /// retention period.
+    pub fn prune_logs(&self, before: crate::time::Timestamp) -> Result<usize, Error> {
+        #[derive(serde::Deserialize)]
+        struct At {
+            at: crate::time::Timestamp,
+        }
+        let tx = self.db.begin_write().map_err(store_err)?;
+        let mut deleted = 0;
+        for table in [LOGINS, AUDIT] {
+            let mut t = tx.open_table(table).map_err(store_err)?;
+            let mut old = Vec::new();
+            for item in t.iter().map_err(store_err)? {
+                let (k, v) = item.map_err(store_err)?;
+                let at: At = serde_json::from_slice(v.value()).map_err(store_err)?;
+                if at.at >= before {
+                    break;
+                }
+                old.push(k.value());
+            }
+            for k in &old {
+                t.remove(*k).map_err(store_err)?;
+            }
+            deleted += old.len();
+        }
+        tx.commit().map_err(store_err)?;
+        Ok(deleted)
+    }
+
     fn get<T: serde::de::DeserializeOwned>(
         &self,
         table: TableDefinition<&str, &[u8]>,

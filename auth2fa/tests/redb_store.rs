@@ -88,3 +88,50 @@ fn accounts_logs_and_app_passwords_survive_reopen() {
     s.delete_account(A).unwrap();
     assert!(s.store().account_addresses().unwrap().is_empty());
 }
+
+#[test]
+fn old_log_entries_can_be_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path().join("auth.redb")).unwrap();
+    for i in 0..5u64 {
+        store
+            .append_login(&auth2fa::LoginEvent {
+                at: T0.plus(i * 100),
+                login: A.into(),
+                account: None,
+                channel: auth2fa::Channel::Web,
+                ip: ip("192.0.2.1"),
+                place: None,
+                credential: auth2fa::CredentialUsed::None,
+                failure: Some("wrong_credentials".into()),
+            })
+            .unwrap();
+        store
+            .append_audit(&AuditEvent {
+                at: T0.plus(i * 100),
+                admin: "root".into(),
+                action: "account.list".into(),
+                target: String::new(),
+                details: String::new(),
+                result: AuditResult::Failed("denied".into()),
+            })
+            .unwrap();
+    }
+    assert_eq!(store.prune_logs(T0.plus(250)).unwrap(), 6);
+    let left = store.logins(None, 10).unwrap();
+    assert_eq!(left.len(), 2);
+    assert_eq!(left[1].at, T0.plus(300));
+    assert_eq!(store.audit_events(10).unwrap().len(), 2);
+    // Appending after pruning continues the sequence.
+    store
+        .append_audit(&AuditEvent {
+            at: T0.plus(900),
+            admin: "root".into(),
+            action: "x".into(),
+            target: String::new(),
+            details: String::new(),
+            result: AuditResult::Ok,
+        })
+        .unwrap();
+    assert_eq!(store.audit_events(1).unwrap()[0].action, "x");
+}
