@@ -97,7 +97,7 @@ pub enum CloseReason {
     InputOverflow,
     /// The host could not deliver a message after its first bytes were sent.
     RetrieveAborted,
-    /// The host called [`crate::Server::close`].
+    /// The host called [`crate::Server::close_by_host`].
     Host,
 }
 
