@@ -128,6 +128,9 @@ pub enum Error {
     /// No code was sent, or it was used up.
     #[error("no verification code is pending: request a new code")]
     NoCodePending,
+    /// The factor is an authenticator app: nothing is sent, the app shows the code.
+    #[error("nothing is sent for an authenticator app: enter the 6-digit code it shows")]
+    NothingToSend,
     /// The code expired.
     #[error("the verification code has expired: request a new one")]
     CodeExpired,
@@ -233,6 +236,7 @@ impl Error {
             Error::FactorBoundElsewhere(_) => "factor_bound_elsewhere",
             Error::InvalidFactorTarget { .. } => "invalid_factor_target",
             Error::NoCodePending => "no_code_pending",
+            Error::NothingToSend => "nothing_to_send",
             Error::CodeExpired => "code_expired",
             Error::WrongCode { .. } => "wrong_code",
             Error::CodeBurned => "code_burned",

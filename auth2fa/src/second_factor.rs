@@ -138,7 +138,7 @@ impl<S: AuthStore> AuthService<S> {
             .ok_or(Error::NoSuchFactor)?;
         let Some(target) = rec.target.clone() else {
             // TOTP: nothing to send; the app shows the code.
-            return Err(Error::NoCodePending);
+            return Err(Error::NothingToSend);
         };
         let slot = slot_name(purpose);
         self.throttle(&account.address, slot, now)?;

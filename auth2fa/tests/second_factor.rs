@@ -65,6 +65,8 @@ fn totp_enrolment_verification_and_replay() {
             Err(Error::WrongCode { .. })
         ));
     }
+    // Nothing is sent for an authenticator app.
+    assert_eq!(s.send_confirm_code(A, id, T0), Err(Error::NothingToSend));
     // A second authenticator cannot be bound.
     assert!(
         s.begin_bind_factor(A, FactorTarget::Totp, much_later)
