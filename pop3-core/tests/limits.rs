@@ -456,3 +456,11 @@ fn vectored_transmit_gives_the_same_bytes() {
     );
     assert_eq!(retr_wire(&msg, true), plain);
 }
+
+#[test]
+fn idle_session_is_small() {
+    // The struct itself; buffers are allocated on demand and released when idle.
+    let size = std::mem::size_of::<Server>();
+    assert!(size <= 512, "Server is {size} octets");
+    println!("size_of::<Server>() = {size}");
+}
