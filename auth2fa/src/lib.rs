@@ -15,6 +15,22 @@
 //! [`Principal`] or an [`Error`] the server turns into an IMAP / POP3 / SMTP reply; each
 //! variant's message tells the user what to do, and [`Error::code`] gives a stable name.
 //!
+//! # Where things are
+//! * [`AuthService`]: the engine — accounts ([`AuthService::create_account`],
+//!   [`AuthService::reset_password`], states, kinds, region rules, domain policy), app
+//!   passwords ([`AuthService::create_app_password`]), protocol logins
+//!   ([`AuthService::authenticate`]), second factors ([`AuthService::begin_bind_factor`],
+//!   [`AuthService::confirm_bind_factor`], [`AuthService::confirm_current_factor`],
+//!   [`AuthService::remove_factor`]), the web login ([`AuthService::web_login`] and the
+//!   `web_*` steps, see [`WebStep`]), trusted devices, IP blocks
+//!   ([`AuthService::blocks`], [`AuthService::lift_block`]), logs and alerts
+//!   ([`AuthService::login_log`], [`AuthService::record_admin_action`],
+//!   [`AuthService::poll_alert`]).
+//! * [`Config`] with [`PasswordPolicy`], [`BlockPolicy`] and [`Argon2Params`]: every rule and
+//!   its default.
+//! * Traits the host implements or picks: [`AuthStore`], [`CodeSender`], [`Locator`],
+//!   [`RandomSource`], [`Clock`].
+//!
 //! # The no-password-oracle rule
 //! A failed login must not tell an attacker that the password they tried was right. So:
 //! * facts that do not depend on the secret (IP blocked, login not a full address, account
