@@ -205,3 +205,44 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The no-password-oracle rule: for any account configuration, the answer to a wrong
+    /// secret is either `WrongCredentials` or exactly the answer the right secret gets, and
+    /// the latter only for facts that do not depend on the secret.
+    #[test]
+    fn failures_never_reveal_a_right_password(
+        state in 0u8..3, delivery: bool, region_denied: bool, must_change: bool,
+        forced: bool, proto in 0u8..3, wrong in "[ -~]{0,20}",
+    ) {
+        prop_assume!(wrong != PW);
+        let (s, _) = service();
+        let a = "a@x.cn";
+        user(&s, a);
+        s.set_state(a, [auth2fa::AccountState::Active, auth2fa::AccountState::Restricted,
+            auth2fa::AccountState::Banned][usize::from(state)]).unwrap();
+        if delivery { s.set_kind(a, auth2fa::AccountKind::Delivery).unwrap(); }
+        if region_denied { s.set_region_rule(a, RegionRule::parse("10.0.0.0/8").unwrap()).unwrap(); }
+        s.set_must_change_password(a, must_change).unwrap();
+        s.set_force_two_factor(a, forced).unwrap();
+        let proto = Protocol::ALL[usize::from(proto)];
+        let right = s.authenticate(proto, a, PW, ip("192.0.2.1"), T0);
+        let wrong_r = s.authenticate(proto, a, &wrong, ip("192.0.2.2"), T0);
+        match &right {
+            Err(Error::Banned) | Err(Error::ProtocolNotAllowed { .. }) | Err(Error::RegionNotAllowed) => {
+                prop_assert_eq!(&wrong_r, &right);
+            }
+            _ => prop_assert_eq!(&wrong_r, &Err(Error::WrongCredentials)),
+        }
+        // And the right secret's answer is the one the configuration calls for.
+        let expected = if state == 2 { Err(Error::Banned) }
+            else if delivery { Err(Error::ProtocolNotAllowed { kind: auth2fa::AccountKind::Delivery, protocol: proto }) }
+            else if region_denied { Err(Error::RegionNotAllowed) }
+            else if must_change { Err(Error::MustChangePassword) }
+            else if forced { Err(Error::AppPasswordRequired) }
+            else { Ok(()) };
+        prop_assert_eq!(right.map(|_| ()), expected);
+    }
+}
