@@ -758,47 +758,28 @@ impl ImapSession {
             Event::Search { criteria, .. } => {
                 let id = self.sel()?.id;
                 let snap = self.app.store.select(id).await.map_err(store_failure)?;
-                let uids: Vec<Uid> = snap.messages.iter().map(|m| m.uid).collect();
-                let infos = self
-                    .app
-                    .store
-                    .messages(id, &uids)
-                    .await
-                    .map_err(store_failure)?;
-                let max_uid = uids.last().map(|u| u.get()).unwrap_or(0);
-                let mut hits = Vec::new();
-                let mut top_modseq = 0;
+                let max_uid = snap.messages.last().map(|m| m.uid.get()).unwrap_or(0);
                 // CONDSTORE: the MODSEQ of a SEARCH result only when the criteria used MODSEQ.
                 let uses_modseq = uses_modseq(&criteria);
-                for m in infos {
-                    let raw = if criteria.needs_content() {
-                        Some(
-                            self.app
-                                .store
-                                .read_message(id, m.uid)
-                                .await
-                                .map_err(store_failure)?,
-                        )
-                    } else {
-                        None
-                    };
-                    let flags = to_imap_flags(&m.flags);
-                    let dt = imap_date(m.internal_date);
-                    let sm = SearchMessage {
-                        uid: m.uid.get(),
-                        max_uid,
-                        flags: &flags,
-                        recent: false,
-                        internal_date: dt.date(),
-                        size: m.size,
-                        modseq: m.modseq.0,
-                        raw: raw.as_deref(),
-                    };
-                    if criteria.matches(&sm) {
-                        hits.push(m.uid.get());
-                        top_modseq = top_modseq.max(m.modseq.0);
-                    }
-                }
+                let hits: Vec<u32> = match crate::search::translate(&criteria, max_uid) {
+                    Some(q) => self
+                        .app
+                        .store
+                        .search(id, &q)
+                        .await
+                        .map_err(store_failure)?
+                        .into_iter()
+                        .map(|u| u.get())
+                        .collect(),
+                    None => self.search_here(id, &snap, &criteria).await?,
+                };
+                let top_modseq = snap
+                    .messages
+                    .iter()
+                    .filter(|m| hits.binary_search(&m.uid.get()).is_ok())
+                    .map(|m| m.modseq.0)
+                    .max()
+                    .unwrap_or(0);
                 self.core
                     .search_result(&hits, uses_modseq.then_some(top_modseq))
                     .map_err(e)?;
@@ -930,6 +911,54 @@ impl ImapSession {
             _ => return Err(no(None, "not supported")),
         }
         Ok(())
+    }
+
+    /// SEARCH evaluated by the server (keys the store cannot answer, such as HEADER on decoded
+    /// text): reads every message the criteria need.
+    async fn search_here(
+        &self,
+        id: MailboxId,
+        snap: &mailstore::SelectedMailbox,
+        criteria: &imap_core::syntax::SearchKey,
+    ) -> R<Vec<u32>> {
+        let uids: Vec<Uid> = snap.messages.iter().map(|m| m.uid).collect();
+        let infos = self
+            .app
+            .store
+            .messages(id, &uids)
+            .await
+            .map_err(store_failure)?;
+        let max_uid = uids.last().map(|u| u.get()).unwrap_or(0);
+        let mut hits = Vec::new();
+        for m in infos {
+            let raw = if criteria.needs_content() {
+                Some(
+                    self.app
+                        .store
+                        .read_message(id, m.uid)
+                        .await
+                        .map_err(store_failure)?,
+                )
+            } else {
+                None
+            };
+            let flags = to_imap_flags(&m.flags);
+            let dt = imap_date(m.internal_date);
+            let sm = SearchMessage {
+                uid: m.uid.get(),
+                max_uid,
+                flags: &flags,
+                recent: false,
+                internal_date: dt.date(),
+                size: m.size,
+                modseq: m.modseq.0,
+                raw: raw.as_deref(),
+            };
+            if criteria.matches(&sm) {
+                hits.push(m.uid.get());
+            }
+        }
+        Ok(hits)
     }
 
     fn sel(&self) -> R<&Selected> {

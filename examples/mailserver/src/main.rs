@@ -14,6 +14,7 @@ mod mailutil;
 mod ops;
 mod pop3;
 mod queue;
+mod search;
 mod secret;
 mod server;
 mod smtp;
