@@ -797,3 +797,55 @@ fn login_from_a_new_place_alerts_the_user() {
     let server = Server::start(dir);
     server.python("new_place_alert", &[]);
 }
+
+#[test]
+fn queued_mail_survives_a_restart_and_is_relayed() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap();
+    drop(closed);
+    let dir = init_dir(|t| {
+        t.push_str(&format!(
+            "\n[smarthost]\naddress = \"{dead}\"\nmax_attempts = 50\ninitial_backoff_secs = 1\n"
+        ))
+    });
+    cli_ok(
+        dir.path(),
+        &["user", "add", &addr("alice"), "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let mut a = Server::start(dir);
+    let out = submit(&a, "friend@other.example", "kept across restarts");
+    assert!(out.status.success());
+    assert!(a.stop().success());
+    let dir = std::mem::replace(&mut a.dir, tempfile::tempdir().unwrap());
+    drop(a);
+    let queued: Vec<_> = std::fs::read_dir(dir.path().join("queue"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(queued.len(), 1, "the message waits in the durable queue");
+    // Now point the server at a live smarthost (B, for other.example) and start it again.
+    let b_dir = harness::init_dir_for("other.example", |_| {});
+    cli_ok(
+        b_dir.path(),
+        &["user", "add", "friend@other.example", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let b = Server::start(b_dir);
+    let cfg = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(&dead.to_string(), &format!("127.0.0.1:{}", b.port("smtp")));
+    std::fs::write(&cfg, text).unwrap();
+    let a = Server::start(dir);
+    wait_for_mail(&b, "friend@other.example", "kept across restarts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_dir(a.path().join("queue")).unwrap().count() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "queue entry not removed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
