@@ -80,6 +80,22 @@ fn header_end(raw: &[u8]) -> usize {
     raw.len()
 }
 
+/// The enhanced status code in a reply text such as `550 5.1.1 no such user` (5.0.0 if none).
+fn status_of(reason: &str) -> String {
+    reason
+        .split_whitespace()
+        .take(2)
+        .find(|w| {
+            let p: Vec<&str> = w.split('.').collect();
+            p.len() == 3
+                && p[0] == "5"
+                && p.iter()
+                    .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .unwrap_or("5.0.0")
+        .to_string()
+}
+
 /// A delivery status notification (RFC 3464) telling `sender` that `failed` could not be
 /// delivered, with the original header block attached.
 pub fn bounce(
@@ -98,7 +114,8 @@ pub fn bounce(
     for (rcpt, reason) in failed {
         human.push_str(&format!("  <{rcpt}>: {reason}\r\n"));
         status.push_str(&format!(
-            "\r\nFinal-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: smtp; {}\r\n",
+            "\r\nFinal-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: {}\r\nDiagnostic-Code: smtp; {}\r\n",
+            status_of(reason),
             reason.replace(['\r', '\n'], " ")
         ));
     }
@@ -164,6 +181,9 @@ mod tests {
         let text = String::from_utf8(b.clone()).unwrap();
         assert!(text.contains("<x@other.org>: no smarthost"));
         assert!(text.contains("Final-Recipient: rfc822; x@other.org"));
+        assert!(text.contains("Status: 5.0.0"));
+        assert_eq!(status_of("550 5.1.1 <a@b>: no such user"), "5.1.1");
+        assert_eq!(status_of("451 4.3.0 later"), "5.0.0");
         assert!(
             !text.contains("body\r\n"),
             "only the original headers are returned"

@@ -707,7 +707,7 @@ fn smarthost_relay_delivers_and_bounces() {
     );
     let dsn = wait_for_mail(&a, &addr("alice"), "Undelivered Mail Returned to Sender");
     assert!(
-        dsn.contains("nobody@other.example") && dsn.contains("5.1.1"),
+        dsn.contains("nobody@other.example") && dsn.contains("Status: 5.1.1"),
         "{dsn}"
     );
     let log = a.cli_ok(&["log", "mail", "--account", &addr("alice")], None);
