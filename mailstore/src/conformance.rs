@@ -112,6 +112,7 @@ pub async fn run_all(make: Factory<'_>) {
     notifications(make().as_ref()).await;
     search(make().as_ref()).await;
     bad_input(make().as_ref()).await;
+    cross_account(make().as_ref()).await;
 }
 
 /// Accounts, default mailboxes with special use, idempotence.
@@ -1095,6 +1096,72 @@ pub async fn search(store: &dyn Store) {
         s(SearchKey::Body("no such text anywhere".into()))
             .await
             .is_empty()
+    );
+}
+
+/// Copy and move between accounts (a delegate filing a shared mailbox's mail): the
+/// destination's quota applies and usage moves with the messages; events on both sides.
+pub async fn cross_account(store: &dyn Store) {
+    let (owner, shared) = setup(store, "office@agency.gov.cn").await;
+    let (me, mine) = setup(store, "deputy@agency.gov.cn").await;
+    let raw = sample(1, "公文");
+    let size = raw.len() as u64;
+    let a = store.append(shared, raw.clone(), seen(), 3).await.unwrap();
+    let b = store
+        .append(shared, sample(2, "公文二"), Flags::empty(), 4)
+        .await
+        .unwrap();
+    let mut ev_src = store.subscribe(shared).await.unwrap();
+    let mut ev_dst = store.subscribe(mine).await.unwrap();
+    store
+        .set_quota(
+            &me,
+            Quota {
+                max_bytes: Some(size),
+                max_messages: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.copy(shared, &[a.uid, b.uid], mine).await,
+        Err(StoreError::QuotaExceeded { .. })
+    ));
+    let m = store.move_messages(shared, &[a.uid], mine).await.unwrap();
+    assert_eq!(store.quota(&me).await.unwrap().used_bytes, size);
+    assert_eq!(store.quota(&owner).await.unwrap().used_messages, 1);
+    assert_eq!(store.read_message(mine, m.map[0].1).await.unwrap(), raw);
+    match ev_dst.recv().await {
+        Some(MailboxEvent::Appended { uid, flags, .. }) => {
+            assert_eq!(uid, m.map[0].1);
+            assert!(flags.is_seen());
+        }
+        other => panic!("expected Appended, got {other:?}"),
+    }
+    match ev_src.recv().await {
+        Some(MailboxEvent::Expunged { uids, .. }) => assert_eq!(uids, vec![a.uid]),
+        other => panic!("expected Expunged, got {other:?}"),
+    }
+    // Archive restore is quota-checked too.
+    store.set_archive_mode(&me, true).await.unwrap();
+    store
+        .store_flags(mine, &[m.map[0].1], FlagOp::Add, &deleted(), None)
+        .await
+        .unwrap();
+    store.expunge(mine, None).await.unwrap();
+    store
+        .append(mine, raw.clone(), Flags::empty(), 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let arch = store.list_archived(&me).await.unwrap();
+    assert!(matches!(
+        store.restore_archived(&me, arch[0].id, mine).await,
+        Err(StoreError::QuotaExceeded { .. })
+    ));
+    assert_eq!(
+        store.list_archived(&me).await.unwrap().len(),
+        1,
+        "still archived"
     );
 }
 

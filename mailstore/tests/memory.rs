@@ -60,3 +60,38 @@ async fn oversize_message_is_refused_and_nothing_stored() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_slow_subscriber_is_told_it_lagged() {
+    use mailstore::{AccountId, FlagOp, Flags, MailboxEvent, MailboxName};
+    let store = MemoryStore::new();
+    let me = AccountId::new("slow@example.org").unwrap();
+    store.create_account(&me, &[]).await.unwrap();
+    let inbox = store.mailbox_id(&me, &MailboxName::inbox()).await.unwrap();
+    let mut sub = store.subscribe(inbox).await.unwrap();
+    let m = store
+        .append(inbox, "Subject: x\r\n\r\nx\r\n".into(), Flags::empty(), 0)
+        .await
+        .unwrap();
+    let f = Flags::empty().with(mailstore::Flag::Flagged);
+    for i in 0..5000 {
+        let op = if i % 2 == 0 {
+            FlagOp::Add
+        } else {
+            FlagOp::Remove
+        };
+        store
+            .store_flags(inbox, &[m.uid], op, &f, None)
+            .await
+            .unwrap();
+    }
+    match sub.recv().await {
+        Some(MailboxEvent::Lagged(n)) => assert!(n > 0),
+        other => panic!("expected Lagged, got {other:?}"),
+    }
+    // After the lag notice the subscriber continues with the retained events.
+    assert!(matches!(
+        sub.recv().await,
+        Some(MailboxEvent::FlagsChanged { .. })
+    ));
+}
