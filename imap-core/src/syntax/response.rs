@@ -509,8 +509,8 @@ fn write_ns(w: &mut Writer, v: &[NamespaceDesc]) {
 }
 
 impl Data<'_> {
-    /// Writes `* ...` without CRLF... plus CRLF.
-    pub(crate) fn write(&self, w: &mut Writer) {
+    /// Writes `* ...` with its CRLF.
+    pub fn write(&self, w: &mut Writer) {
         w.raw(b"* ");
         match self {
             Data::Capability(v) | Data::Enabled(v) => {
