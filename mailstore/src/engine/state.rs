@@ -229,15 +229,50 @@ impl State {
             );
             Ok(())
         })?;
+        // Decoding metadata dominates opening; spread it over the available cores.
+        let mut raw_metas: Vec<(Hash, Vec<u8>)> = Vec::new();
         backend.scan(Table::BlobMeta, &mut |k, v| {
             let hash: Hash = k
                 .try_into()
                 .map_err(|_| corrupt("blob key length".into()))?;
-            let meta: MessageMeta =
-                serde_json::from_slice(v).map_err(|e| corrupt(format!("blob meta: {e}")))?;
-            st.blobs.insert(hash, (0, Arc::new(Blob::new(hash, meta))));
+            raw_metas.push((hash, v.to_vec()));
             Ok(())
         })?;
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let chunk = raw_metas.len().div_ceil(threads).max(1);
+        let decoded: Vec<Result<Vec<Arc<Blob>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = raw_metas
+                .chunks(chunk)
+                .map(|part| {
+                    let corrupt = &corrupt;
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(hash, v)| {
+                                let meta: MessageMeta = serde_json::from_slice(v)
+                                    .map_err(|e| corrupt(format!("blob meta: {e}")))?;
+                                Ok(Arc::new(Blob::new(*hash, meta)))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(corrupt("metadata decoder failed".into())))
+                })
+                .collect()
+        });
+        drop(raw_metas);
+        for part in decoded {
+            for blob in part? {
+                st.blobs.insert(blob.hash, (0, blob));
+            }
+        }
         backend.scan(Table::Mailboxes, &mut |k, v| {
             let id = codec::parse_u64(k).ok_or_else(|| corrupt("mailbox key".into()))?;
             let rec: MailboxRec =
