@@ -129,7 +129,8 @@ impl AsyncWrite for Conn {
 pub struct Timeouts {
     /// No command for this long: goodbye.
     pub idle: Duration,
-    /// A write or a TLS handshake that does not finish in this long: the client is dropped.
+    /// A write, a TLS handshake or a command line left unfinished (input that does not end in
+    /// LF) for this long: the client is dropped.
     pub slow_client: Duration,
 }
 
@@ -172,6 +173,8 @@ pub async fn run<S: Session>(
 
     let mut buf = vec![0u8; MIN_BUF];
     let mut last_activity = Instant::now();
+    // Since when the client's input has ended in the middle of a line.
+    let mut partial_since: Option<Instant> = None;
     let mut shutting_down = *shutdown.borrow();
     if shutting_down {
         session.shutdown();
@@ -210,17 +213,25 @@ pub async fn run<S: Session>(
         // Wait for input, an outside event, a deadline or shutdown.
         {
             let idle_deadline = last_activity + timeouts.idle;
-            let core_deadline = session.poll_timeout();
-            let deadline = match core_deadline {
-                Some(d) if d < idle_deadline => d,
-                _ => idle_deadline,
-            };
+            let slow_deadline = partial_since.map(|t| t + timeouts.slow_client);
+            let mut deadline = idle_deadline;
+            for d in [session.poll_timeout(), slow_deadline]
+                .into_iter()
+                .flatten()
+            {
+                deadline = deadline.min(d);
+            }
             tokio::select! {
                 r = conn.read(&mut buf), if session.wants_input() => {
                     match r {
                         Ok(0) | Err(_) => break 'conn,
                         Ok(n) => {
                             last_activity = Instant::now();
+                            if buf[n - 1] == b'\n' {
+                                partial_since = None;
+                            } else if partial_since.is_none() {
+                                partial_since = Some(last_activity);
+                            }
                             session.feed(&buf[..n]);
                             // Grow only while the client streams; shrink back when it stops.
                             if n == buf.len() && buf.len() < MAX_BUF {
@@ -235,7 +246,11 @@ pub async fn run<S: Session>(
                 _ = session.external() => {}
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     let now = Instant::now();
-                    if now >= idle_deadline {
+                    let slow = slow_deadline.is_some_and(|d| now >= d);
+                    if slow {
+                        tracing::info!(%peer, "slow client: command left unfinished; closing");
+                    }
+                    if now >= idle_deadline || slow {
                         tracing::debug!(%peer, "idle timeout");
                         session.idle_timeout();
                         let _ = session.process(&info).await;

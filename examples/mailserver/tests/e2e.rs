@@ -849,3 +849,50 @@ fn queued_mail_survives_a_restart_and_is_relayed() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_command_left_unfinished_is_dropped_after_the_slow_client_timeout() {
+    use std::io::{Read, Write};
+    let dir = init_dir(|t| {
+        *t = t.replace(
+            "slow_client_timeout_secs = 60",
+            "slow_client_timeout_secs = 2",
+        )
+    });
+    let server = Server::start(dir);
+    let connect = || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port("smtp"))).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+            .unwrap();
+        let mut b = [0u8; 512];
+        let n = s.read(&mut b).unwrap();
+        assert!(b[..n].starts_with(b"220 "));
+        s
+    };
+    // Idle between commands is fine (the SMTP idle timeout is 5 minutes).
+    let mut idle = connect();
+    // Stopping in the middle of a line is not.
+    let mut slow = connect();
+    slow.write_all(b"EHLO never-fini").unwrap();
+    let start = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let waited = start.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(1500)
+            && waited < std::time::Duration::from_secs(10),
+        "dropped after about 2 s, not {waited:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&rest).starts_with("421"),
+        "{rest:?}"
+    );
+    idle.write_all(b"NOOP\r\n").unwrap();
+    let mut b = [0u8; 512];
+    let n = idle.read(&mut b).unwrap();
+    assert!(
+        b[..n].starts_with(b"250"),
+        "{:?}",
+        String::from_utf8_lossy(&b[..n])
+    );
+}
