@@ -403,7 +403,7 @@ fn answers_in_wrong_state_are_errors() {
     assert!(s.fetch_item(1, &[]).is_err());
     assert!(s.new_messages(&[1]).is_err());
     assert!(s.tls_established().is_err());
-    s.feed(format!("{LOGIN}").as_bytes());
+    s.feed(LOGIN.as_bytes());
     assert!(matches!(s.poll_event(), Some(Event::Login { .. })));
     assert!(s.ok().is_err(), "LOGIN needs auth_accept/auth_reject");
     assert!(s.append_accept().is_err());
@@ -477,7 +477,7 @@ fn literal_plus_append_while_host_decides_is_not_pipelining() {
     // 200 lines of message body arrive before the host accepted the message.
     let body = "line\r\n".repeat(200);
     let mut s = Server::new(config());
-    s.feed(format!("{LOGIN}").as_bytes());
+    s.feed(LOGIN.as_bytes());
     assert!(matches!(s.poll_event(), Some(Event::Login { .. })));
     s.auth_accept().unwrap();
     s.feed(format!("a APPEND INBOX {{{}+}}\r\n{body}\r\n", body.len()).as_bytes());

@@ -104,7 +104,7 @@ pub struct Config {
     pub max_line_length: usize,
     /// Largest literal in a non-APPEND command. Larger: tagged BAD (the literal is skipped).
     pub max_literal_size: u64,
-    /// Largest APPEND message; advertised as APPENDLIMIT. Larger: tagged NO [TOOBIG].
+    /// Largest APPEND message; advertised as APPENDLIMIT. Larger: tagged `NO [TOOBIG]`.
     pub max_append_size: u64,
     /// How many complete commands may wait while one is being answered. More: BYE.
     pub max_pipelined: usize,

@@ -672,16 +672,14 @@ impl Server {
             return true;
         }
         if let Some((size, kind)) = literal_marker(&self.inbuf[self.scan..=lf]) {
-            if is_append(&self.inbuf) {
-                if let Ok((rest, head)) = append_head(&self.inbuf[..=lf], self.utf8) {
-                    if rest.is_empty() {
-                        let (tag, mailbox, flags, date, size, kind) = head;
-                        self.inbuf.advance(lf + 1);
-                        self.reset_frame();
-                        self.start_append(tag, mailbox, flags, date, size, kind, 0);
-                        return true;
-                    }
-                }
+            if is_append(&self.inbuf)
+                && let Ok((b"", head)) = append_head(&self.inbuf[..=lf], self.utf8)
+            {
+                let (tag, mailbox, flags, date, size, kind) = head;
+                self.inbuf.advance(lf + 1);
+                self.reset_frame();
+                self.start_append(tag, mailbox, flags, date, size, kind, 0);
+                return true;
             }
             let too_big = size > self.cfg.max_literal_size
                 || (kind == LiteralKind::NonSyncMinus && size > 4096);
@@ -789,11 +787,8 @@ impl Server {
     }
 
     fn line_error(&mut self, text: &str) {
-        match std::mem::replace(&mut self.mode, Mode::Command) {
-            Mode::Idle => {
-                self.events.push_back(Event::IdleDone);
-            }
-            _ => {}
+        if let Mode::Idle = std::mem::replace(&mut self.mode, Mode::Command) {
+            self.events.push_back(Event::IdleDone);
         }
         if let Some(tag) = self.cont_tag.take() {
             self.tagged(&tag, Status::Bad, None, text);
@@ -1015,7 +1010,7 @@ impl Server {
             return false;
         };
         let parsed = match append_continue(&self.inbuf[..=lf]) {
-            Ok((rest, v)) if rest.is_empty() => Some(v),
+            Ok((b"", v)) => Some(v),
             _ => None,
         };
         let tag = self
@@ -1467,15 +1462,16 @@ impl Server {
                 ret,
                 criteria,
             } => {
-                if let Some(c) = &charset {
-                    if !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("US-ASCII") {
-                        return self.tagged(
-                            &tag,
-                            Status::No,
-                            Some(Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])),
-                            "Unsupported charset",
-                        );
-                    }
+                if let Some(c) = &charset
+                    && !c.eq_ignore_ascii_case("UTF-8")
+                    && !c.eq_ignore_ascii_case("US-ASCII")
+                {
+                    return self.tagged(
+                        &tag,
+                        Status::No,
+                        Some(Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])),
+                        "Unsupported charset",
+                    );
                 }
                 let Some(criteria) = self.translate_search(criteria) else {
                     return self.reply_bad(Some(tag), None, "Invalid message set in SEARCH");

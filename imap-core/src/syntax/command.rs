@@ -372,7 +372,7 @@ pub fn parse_command(input: &[u8], utf8: bool) -> Result<Command, CommandError> 
     let rest = &input[n + 1..];
     match command_body(rest, utf8) {
         Ok((r, body)) => match crlf(r) {
-            Ok((r, _)) if r.is_empty() => Ok(Command { tag, body }),
+            Ok((b"", _)) => Ok(Command { tag, body }),
             _ => Err(CommandError {
                 tag: Some(tag),
                 reason: "Unexpected characters at end of command",
@@ -1175,7 +1175,8 @@ impl CommandBody {
                 write_name(w, self.name());
                 w.byte(b' ');
                 mailbox.write(w);
-                let mut items: Vec<Box<dyn Fn(&mut Writer) + '_>> = Vec::new();
+                type Item<'b> = Box<dyn Fn(&mut Writer) + 'b>;
+                let mut items: Vec<Item<'_>> = Vec::new();
                 if params.condstore {
                     items.push(Box::new(|w| w.raw(b"CONDSTORE")));
                 }

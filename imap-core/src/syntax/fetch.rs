@@ -199,10 +199,8 @@ fn section_text(i: &[u8], allow_mime: bool) -> PResult<'_, SectionText> {
     if let Ok((r, _)) = kw("TEXT")(i) {
         return Ok((r, SectionText::Text));
     }
-    if allow_mime {
-        if let Ok((r, _)) = kw("MIME")(i) {
-            return Ok((r, SectionText::Mime));
-        }
+    if allow_mime && let Ok((r, _)) = kw("MIME")(i) {
+        return Ok((r, SectionText::Mime));
     }
     fail(i)
 }

@@ -26,7 +26,7 @@ impl Flag {
     /// Parses a flag's text (`\Seen`, `$Junk`); `None` if it is not a valid flag (or `\Recent`).
     pub fn parse(s: &str) -> Option<Flag> {
         match flag(s.as_bytes()) {
-            Ok((rest, f)) if rest.is_empty() => Some(f),
+            Ok((b"", f)) => Some(f),
             _ => None,
         }
     }

@@ -159,7 +159,7 @@ pub fn decode_utf7(s: &str) -> Result<String, Error> {
                 bits &= (1 << nbits) - 1;
             }
         }
-        if nbits >= 6 || bits != 0 || bytes.len() % 2 != 0 {
+        if nbits >= 6 || bits != 0 || !bytes.len().is_multiple_of(2) {
             return Err(err());
         }
         for p in bytes.chunks(2) {

@@ -817,7 +817,7 @@ impl Response<'_> {
 pub fn parse_response(input: &[u8], utf8: bool) -> Result<Response<'_>, Error> {
     match response(input, utf8) {
         Ok((r, resp)) => match crlf(r) {
-            Ok((r, _)) if r.is_empty() => Ok(resp),
+            Ok((b"", _)) => Ok(resp),
             _ => Err(Error::Parse("trailing characters after response")),
         },
         Err(_) => Err(Error::Parse("invalid response")),
@@ -1114,6 +1114,7 @@ fn response(i: &[u8], utf8: bool) -> PResult<'_, Response<'_>> {
     ))
 }
 
+#[allow(clippy::let_and_return)]
 fn untagged(i: &[u8], utf8: bool) -> PResult<'_, Response<'_>> {
     if i.first().is_some_and(u8::is_ascii_digit) {
         let (r, n) = number(i)?;
@@ -1231,11 +1232,11 @@ fn untagged(i: &[u8], utf8: bool) -> PResult<'_, Response<'_>> {
                 });
                 r = r2;
             }
-            if let Ok((r2, _)) = kw(" UID")(r) {
-                if !r2.first().is_some_and(|&b| is_atom_char(b)) {
-                    e.uid = true;
-                    r = r2;
-                }
+            if let Ok((r2, _)) = kw(" UID")(r)
+                && !r2.first().is_some_and(|&b| is_atom_char(b))
+            {
+                e.uid = true;
+                r = r2;
             }
             while r.first() == Some(&b' ') {
                 let (r2, a) = atom(&r[1..])?;

@@ -355,10 +355,10 @@ impl SearchKey {
     fn eval<'a>(&self, m: &SearchMessage<'a>, view: &mut Option<MessageView<'a>>) -> bool {
         let has = |f: Flag| m.flags.contains(&f);
         let content = |view: &mut Option<MessageView<'a>>| -> bool {
-            if view.is_none() {
-                if let Some(raw) = m.raw {
-                    *view = Some(MessageView::parse(raw));
-                }
+            if view.is_none()
+                && let Some(raw) = m.raw
+            {
+                *view = Some(MessageView::parse(raw));
             }
             view.is_some()
         };
