@@ -240,6 +240,20 @@ pub struct Smarthost {
     /// First retry delay; doubled after each failure.
     #[serde(default = "default_backoff")]
     pub initial_backoff_secs: u64,
+    /// PEM file of the CA (or self-signed certificate) the smarthost's certificate must chain
+    /// to. When set, STARTTLS is required and the certificate is verified against `tls_name`
+    /// (default: the host part of `address`); without it the relay is plain SMTP.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The name (or IP) the smarthost's certificate must carry.
+    #[serde(default)]
+    pub tls_name: Option<String>,
+    /// AUTH user name at the smarthost (only after STARTTLS).
+    #[serde(default)]
+    pub auth_user: Option<String>,
+    /// File holding the AUTH password, relative to the data directory unless absolute.
+    #[serde(default)]
+    pub auth_password_file: Option<PathBuf>,
 }
 
 fn default_attempts() -> u32 {

@@ -112,7 +112,7 @@ pub async fn worker(app: Arc<App>) {
                 }
             };
             entry.attempts += 1;
-            let outcome = relay(&app, &smarthost.address, &entry, &raw).await;
+            let outcome = relay(&app, &smarthost, &entry, &raw).await;
             let mut failed_now: Vec<(String, String)> = Vec::new();
             let mut remaining = Vec::new();
             match outcome {
@@ -227,18 +227,59 @@ enum RcptOutcome {
     Permanent(String),
 }
 
+/// The relay connection: plain until STARTTLS, then TLS.
+enum Relay {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Relay {
+    async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self {
+            Relay::Plain(s) => s.write_all(b).await,
+            Relay::Tls(s) => {
+                s.write_all(b).await?;
+                s.flush().await
+            }
+        }
+    }
+    async fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Relay::Plain(s) => s.read(b).await,
+            Relay::Tls(s) => s.read(b).await,
+        }
+    }
+}
+
 /// One delivery attempt through the smarthost; per-recipient outcomes, or why the whole
 /// attempt failed (temporary).
 async fn relay(
     app: &App,
-    address: &str,
+    smarthost: &crate::config::Smarthost,
     entry: &Entry,
     raw: &[u8],
 ) -> Result<Vec<RcptOutcome>, String> {
-    let mut stream = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(address))
+    let address = smarthost.address.as_str();
+    let tls = match &smarthost.ca_file {
+        Some(ca) => Some(
+            crate::tls::client_config(&crate::config::Config::resolve(&app.data, ca))
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let auth = match (&smarthost.auth_user, &smarthost.auth_password_file) {
+        (Some(u), Some(f)) => {
+            let pw = std::fs::read_to_string(crate::config::Config::resolve(&app.data, f))
+                .map_err(|e| format!("cannot read the smarthost password file: {e}"))?;
+            Some((u.clone(), pw.trim_end_matches(['\r', '\n']).to_string()))
+        }
+        _ => None,
+    };
+    let stream = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(address))
         .await
         .map_err(|_| format!("connecting to smarthost {address} timed out"))?
         .map_err(|e| format!("cannot connect to smarthost {address}: {e}"))?;
+    let mut stream = Relay::Plain(stream);
     let mut client = Client::new(ClientConfig::new(app.config.hostname.clone()));
     let envelope = Envelope {
         from: if entry.from.is_empty() {
@@ -261,9 +302,27 @@ async fn relay(
     let mut buf = vec![0u8; 8192];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     loop {
+        let mut start_tls = false;
         while let Some(ev) = client.poll_event() {
             match ev {
-                ClientEvent::Ready(_) => client.send_mail(&envelope).map_err(|e| e.to_string())?,
+                ClientEvent::Ready(caps) => {
+                    if tls.is_some() && !client.is_tls() {
+                        if !caps.starttls {
+                            return Err(format!("smarthost {address} does not offer STARTTLS"));
+                        }
+                        client.start_tls().map_err(|e| e.to_string())?;
+                    } else if let (Some((u, p)), false) = (&auth, client.is_authenticated()) {
+                        client
+                            .authenticate(u, smtp_core::Secret::new(p.clone()))
+                            .map_err(|e| e.to_string())?;
+                    } else {
+                        client.send_mail(&envelope).map_err(|e| e.to_string())?;
+                    }
+                }
+                ClientEvent::TlsReady => start_tls = true,
+                ClientEvent::Authenticated => {
+                    client.send_mail(&envelope).map_err(|e| e.to_string())?
+                }
                 ClientEvent::RcptResult { index, reply } => {
                     if let Some(slot) = results.get_mut(index) {
                         *slot = Some(reply);
@@ -273,18 +332,13 @@ async fn relay(
                     client.send_data(raw).map_err(|e| e.to_string())?;
                     client.end_data().map_err(|e| e.to_string())?;
                 }
-                ClientEvent::MessageResult(reply) => {
-                    final_reply = Some(reply);
-                    let _ = client.quit();
-                }
-                ClientEvent::MailRefused(reply) => {
+                ClientEvent::MessageResult(reply) | ClientEvent::MailRefused(reply) => {
                     final_reply = Some(reply);
                     let _ = client.quit();
                 }
                 ClientEvent::Refused(reply) => {
-                    return Err(format!("smarthost refused: {}", reply.text()));
+                    return Err(format!("smarthost refused: {}", show(&reply)));
                 }
-                ClientEvent::Closed => {}
                 _ => {}
             }
         }
@@ -292,6 +346,28 @@ async fn relay(
         if !out.is_empty() {
             stream.write_all(&out).await.map_err(|e| e.to_string())?;
             client.consume(out.len());
+        }
+        if start_tls {
+            let (Some(cfg), Relay::Plain(tcp)) = (&tls, stream) else {
+                return Err("STARTTLS in an unexpected state".into());
+            };
+            let name = smarthost.tls_name.clone().unwrap_or_else(|| {
+                address
+                    .rsplit_once(':')
+                    .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
+                    .unwrap_or_else(|| address.to_string())
+            });
+            let server_name = rustls_pki_types::ServerName::try_from(name.clone())
+                .map_err(|_| format!("{name:?} is not a valid TLS name for the smarthost"))?;
+            let connector = tokio_rustls::TlsConnector::from(cfg.clone());
+            let tls_stream =
+                tokio::time::timeout(Duration::from_secs(30), connector.connect(server_name, tcp))
+                    .await
+                    .map_err(|_| "TLS handshake with the smarthost timed out".to_string())?
+                    .map_err(|e| format!("TLS handshake with the smarthost failed: {e}"))?;
+            stream = Relay::Tls(Box::new(tls_stream));
+            client.tls_established().map_err(|e| e.to_string())?;
+            continue;
         }
         if client.is_closed() {
             break;

@@ -102,6 +102,33 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     Ok(Arc::new(cfg))
 }
 
+/// A client configuration trusting only the certificates in `ca` (for the smarthost).
+pub fn client_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| TlsError::Pem {
+        path: ca.to_path_buf(),
+        detail: e.to_string(),
+    })? {
+        let c = c.map_err(|e| TlsError::Pem {
+            path: ca.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        roots.add(c)?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: ca.to_path_buf(),
+        });
+    }
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

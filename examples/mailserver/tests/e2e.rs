@@ -676,9 +676,12 @@ fn smarthost_relay_delivers_and_bounces() {
     );
     let b = Server::start(b_dir);
     let b_port = b.port("smtp");
+    let b_cert = b.cert();
+    // STARTTLS to the smarthost, its (self-signed) certificate pinned as the CA.
     let a_dir = init_dir(|t| {
         t.push_str(&format!(
-            "\n[smarthost]\naddress = \"127.0.0.1:{b_port}\"\nmax_attempts = 2\ninitial_backoff_secs = 1\n"
+            "\n[smarthost]\naddress = \"127.0.0.1:{b_port}\"\nmax_attempts = 2\ninitial_backoff_secs = 1\nca_file = \"{}\"\n",
+            b_cert.display()
         ))
     });
     cli_ok(
@@ -697,6 +700,10 @@ fn smarthost_relay_delivers_and_bounces() {
     assert!(
         got.contains("by mail.example.edu"),
         "A's Received header: {got}"
+    );
+    assert!(
+        got.contains("by mail.other.example with ESMTPS"),
+        "relayed over STARTTLS: {got}"
     );
     // The smarthost refuses an unknown user: a DSN comes back to alice.
     let out = submit(&a, "nobody@other.example", "will bounce");
