@@ -9,8 +9,8 @@
 //! * Blocks always expire and record their reason; allow-listed networks are never counted
 //!   or blocked; administrators can list, add and lift blocks.
 //! * Memory is bounded: at most `max_counters` counters and `max_blocks` blocks; when full,
-//!   the oldest entry is evicted (expired ones first), so millions of attacking addresses cost
-//!   a fixed amount of memory.
+//!   the counter that failed least recently (and the oldest block) is evicted, expired ones
+//!   first, so millions of attacking addresses cost a fixed amount of memory.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -204,6 +204,10 @@ impl BlockTable {
                     c.failures = 0;
                     c.recent = [0; 4];
                 }
+                // Least recently failing goes first: re-queue with a new sequence number (the
+                // old queue entry becomes stale and is skipped).
+                c.seq = seq;
+                self.counter_order.push_back((key, seq));
                 c
             }
             None => {
@@ -218,6 +222,12 @@ impl BlockTable {
             }
         };
         counter.last = now;
+        if self.counter_order.len() > slack(self.policy.max_counters) {
+            let counters = &self.counters;
+            self.counter_order
+                .retain(|(k, s)| counters.get(k).is_some_and(|c| c.seq == *s));
+        }
+        let counter = self.counters.get_mut(&key)?;
         // 0 marks an empty slot; map a zero fingerprint to 1.
         let fp = fingerprint.max(1);
         if counter.recent.contains(&fp) {
@@ -518,6 +528,38 @@ mod tests {
             t.list(Timestamp(60)).len(),
             0,
             "expired blocks are not listed"
+        );
+    }
+
+    #[test]
+    fn eviction_spares_recently_failing_addresses() {
+        let p = BlockPolicy {
+            max_counters: 3,
+            threshold: 3,
+            ..BlockPolicy::default()
+        };
+        let mut t = BlockTable::new(p);
+        let (a, b, c, d) = (
+            ip("192.0.2.1"),
+            ip("192.0.2.2"),
+            ip("192.0.2.3"),
+            ip("192.0.2.4"),
+        );
+        t.record_failure(a, 1, "x", Timestamp(0));
+        t.record_failure(b, 1, "x", Timestamp(1));
+        t.record_failure(c, 1, "x", Timestamp(2));
+        t.record_failure(a, 2, "x", Timestamp(3)); // a is now the most recent
+        t.record_failure(d, 1, "x", Timestamp(4)); // evicts b, the least recent
+        assert_eq!(t.counter_count(), 3);
+        assert!(
+            t.record_failure(a, 3, "x", Timestamp(5)).is_some(),
+            "a kept its count"
+        );
+        assert_eq!(t.record_failure(b, 2, "x", Timestamp(5)), None);
+        assert_eq!(
+            t.record_failure(b, 3, "x", Timestamp(5)),
+            None,
+            "b started over"
         );
     }
 
