@@ -903,3 +903,9 @@ fn a_command_left_unfinished_is_dropped_after_the_slow_client_timeout() {
         String::from_utf8_lossy(&b[..n])
     );
 }
+
+#[test]
+fn plaintext_pipelined_after_starttls_is_discarded() {
+    let server = start_standard();
+    server.python("starttls_injection", &[]);
+}
