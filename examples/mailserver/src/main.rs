@@ -59,10 +59,15 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("MAILSERVER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // MAILSERVER_LOG_FORMAT=json: one JSON object per event, for log collectors.
+    if std::env::var("MAILSERVER_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
