@@ -591,11 +591,36 @@ impl App {
                     .await
                     .map_err(|e| e.to_string())?;
                 for r in v {
+                    // D1: who has read a sent message (first \Seen per recipient).
+                    let reads = if r.direction == mailstore::MailDirection::Sent
+                        && !r.message_id.is_empty()
+                    {
+                        self.store
+                            .read_receipts(&r.message_id)
+                            .await
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    let read_text: Vec<String> = reads
+                        .iter()
+                        .map(|x| format!("{}@{}", x.account.as_str(), rfc3339(x.first_seen)))
+                        .collect();
                     if json {
+                        let read_by: Vec<serde_json::Value> = reads
+                            .iter()
+                            .map(|x| {
+                                serde_json::json!({
+                                    "account": x.account.as_str(),
+                                    "at": rfc3339(x.first_seen),
+                                })
+                            })
+                            .collect();
                         let _ = writeln!(
                             out,
                             "{}",
                             serde_json::json!({
+                                "read_by": read_by,
                                 "time": rfc3339(r.time),
                                 "account": r.account.as_str(),
                                 "direction": format!("{:?}", r.direction),
@@ -609,14 +634,15 @@ impl App {
                     } else {
                         let _ = writeln!(
                             out,
-                            "{}\t{:?}\tfrom={}\tto={}\tsubject={}\tid={}\tstatus={}",
+                            "{}\t{:?}\tfrom={}\tto={}\tsubject={}\tid={}\tstatus={}\tread={}",
                             rfc3339(r.time),
                             r.direction,
                             r.from,
                             r.to.join(","),
                             r.subject,
                             r.message_id,
-                            r.status
+                            r.status,
+                            read_text.join(",")
                         );
                     }
                 }

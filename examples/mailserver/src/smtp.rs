@@ -297,6 +297,17 @@ impl SmtpSession {
         }
         let id = queue_id();
         let date = rfc2822_now();
+        if self.submission {
+            // RFC 6409 section 8: the submission server completes Date and Message-ID, so sent
+            // mail can be tracked (D1: read receipts are keyed by Message-ID).
+            if !crate::mailutil::has_header(&raw, "Message-ID") {
+                let mid = format!("<{id}.{}@{}>", unix_now(), self.app.config.hostname);
+                raw = crate::mailutil::prepend_header(&raw, "Message-ID", &mid);
+            }
+            if !crate::mailutil::has_header(&raw, "Date") {
+                raw = crate::mailutil::prepend_header(&raw, "Date", &date);
+            }
+        }
         let tls = conn.tls.then_some("TLS");
         let single = if txn.local.len() + txn.remote.len() == 1 {
             txn.local

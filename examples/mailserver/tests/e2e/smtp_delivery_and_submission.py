@@ -87,6 +87,11 @@ s = submission(alice)
 s.sendmail(alice, [bob], ("From: Alice <%s>\r\nTo: %s\r\nSubject: =?UTF-8?B?5Lya6K6u6YCa55+l?=\r\n\r\n明天开会\r\n" % (alice, bob)).encode())
 got = inbox(bob)
 check(any("明天开会" in m and "Received: from" in m for m in got), "local submission delivered to bob")
+check(any("明天开会" in m and "Message-ID: <" in m and "\r\nDate: " in "\r\n" + m for m in got),
+      "submission added Message-ID and Date")
+sent = [l for l in cli("log", "mail", "--account", alice).stdout.splitlines() if "会议通知" in l]
+check(len(sent) == 1 and "Sent" in sent[0] and ("read=%s@" % bob) in sent[0],
+      "mail log shows the sent message as read by bob (D1) (%r)" % sent)
 
 # From someone else's address: refused.
 try:
