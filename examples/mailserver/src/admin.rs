@@ -177,3 +177,27 @@ impl AdminResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_as_json_and_never_show_passwords_in_debug() {
+        let req = AdminRequest::UserAdd {
+            email: "a@example.edu".into(),
+            password: Secret::new("Tq9!vLm2#pRz".into()),
+            kind: KindArg::Delivery,
+            name: Some("张三".into()),
+            phone: None,
+        };
+        let line = serde_json::to_string(&req).unwrap();
+        assert!(line.contains("\"op\":\"user-add\""), "{line}");
+        let back: AdminRequest = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.action(), "user add");
+        assert_eq!(back.target(), "a@example.edu");
+        let shown = format!("{back:?}");
+        assert!(!shown.contains("Tq9!"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}

@@ -196,9 +196,7 @@ async fn handle(
     };
     let tls = kind.implicit_tls();
     let span = tracing::info_span!("conn", listener = kind.name(), %peer);
-    let _enter = span.enter();
-    tracing::debug!("connected");
-    drop(_enter);
+    tracing::debug!(parent: &span, "connected");
     use tracing::Instrument;
     match kind {
         ListenerKind::Pop3 | ListenerKind::Pop3s => {
