@@ -38,3 +38,28 @@ fn odd_inputs_do_not_panic() {
             .is_ok()
     );
 }
+
+/// fuzz crash-824e7c4a: with 2FA on, the right account password is refused over IMAP and
+/// counts as a (distinct) failure, so after nine other failures it is the one that starts the
+/// block. Without 2FA the same sequence logs in and resets the count.
+#[test]
+fn refused_right_password_can_start_a_block() {
+    let (s, out) = service();
+    user(&s, "a@x.cn");
+    let i = ip("203.0.113.1");
+    for k in 0..9 {
+        let _ = s.authenticate(Protocol::Imap, "a@x.cn", &format!("w{k}"), i, T0);
+    }
+    assert!(s.authenticate(Protocol::Imap, "a@x.cn", PW, i, T0).is_ok());
+
+    bind_sms(&s, &out, "a@x.cn", "13800138000", T0);
+    for k in 0..9 {
+        let _ = s.authenticate(Protocol::Imap, "a@x.cn", &format!("w{k}"), i, T0);
+    }
+    assert_eq!(
+        s.authenticate(Protocol::Imap, "a@x.cn", PW, i, T0),
+        Err(auth2fa::Error::IpBlocked {
+            until: T0.plus(3600)
+        })
+    );
+}
