@@ -502,3 +502,21 @@ fn literal_plus_append_while_host_decides_is_not_pipelining() {
             .ends_with("a OK [APPENDUID 1 7] APPEND completed\r\n")
     );
 }
+
+#[test]
+fn literal_total_per_command_is_bounded() {
+    let cfg = Config {
+        tls: true,
+        max_literal_size: 10,
+        ..Config::default()
+    };
+    // Each literal is small, together they exceed the limit.
+    let input = b"a LOGIN {6+}\r\nabcdef {6+}\r\nghijkl\r\nb NOOP\r\n";
+    for chunk in [1, 5, 100] {
+        let (out, _) = run_chunked(cfg.clone(), input, chunk);
+        assert!(
+            out.contains("a BAD [TOOBIG] Literal too large\r\nb OK NOOP completed"),
+            "{out}"
+        );
+    }
+}

@@ -102,7 +102,8 @@ pub struct Config {
     pub delimiter: char,
     /// Longest command line (without literals), bytes. Longer: tagged BAD, line discarded.
     pub max_line_length: usize,
-    /// Largest literal in a non-APPEND command. Larger: tagged BAD (the literal is skipped).
+    /// Largest total of literal data in one non-APPEND command. Larger: tagged `BAD [TOOBIG]`
+    /// (a non-synchronizing literal's data is skipped, never buffered).
     pub max_literal_size: u64,
     /// Largest APPEND message; advertised as APPENDLIMIT. Larger: tagged `NO [TOOBIG]`.
     pub max_append_size: u64,

@@ -184,6 +184,7 @@ pub struct Server {
     // framer state of the command being read
     scan: usize,
     line_len: usize,
+    literal_total: u64,
     literal_end: Option<usize>,
     // APPEND in progress
     cont_tag: Option<Tag>,
@@ -218,6 +219,7 @@ impl Server {
             bad_commands: 0,
             scan: 0,
             line_len: 0,
+            literal_total: 0,
             literal_end: None,
             cont_tag: None,
             append_mailbox: None,
@@ -616,6 +618,7 @@ impl Server {
     fn reset_frame(&mut self) {
         self.scan = 0;
         self.line_len = 0;
+        self.literal_total = 0;
         self.literal_end = None;
     }
 
@@ -681,7 +684,8 @@ impl Server {
                 self.start_append(tag, mailbox, flags, date, size, kind, 0);
                 return true;
             }
-            let too_big = size > self.cfg.max_literal_size
+            self.literal_total = self.literal_total.saturating_add(size);
+            let too_big = self.literal_total > self.cfg.max_literal_size
                 || (kind == LiteralKind::NonSyncMinus && size > 4096);
             if too_big {
                 let tag = self.frame_tag();
