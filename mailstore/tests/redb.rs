@@ -1,16 +1,12 @@
 //! The conformance suite on the redb backend, plus reopen, corrupt and newer-format tests.
 use std::sync::Arc;
 
+mod common;
+
 use mailstore::{RedbStore, Store, StoreError, conformance};
 
 fn make() -> Arc<dyn Store> {
-    // Each store gets its own directory under cargo's per-target scratch dir.
-    let dir = tempfile::Builder::new()
-        .prefix("redb-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("tempdir")
-        .keep();
-    Arc::new(RedbStore::open(&dir).expect("open"))
+    Arc::new(RedbStore::open(common::scratch_dir("mailstore-redb")).expect("open"))
 }
 
 #[tokio::test]

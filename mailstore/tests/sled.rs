@@ -1,15 +1,12 @@
 //! The conformance suite on the sled backend (feature `sled`).
 use std::sync::Arc;
 
+mod common;
+
 use mailstore::{SledStore, Store, conformance};
 
 fn make() -> Arc<dyn Store> {
-    let dir = tempfile::Builder::new()
-        .prefix("sled-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("tempdir")
-        .keep();
-    Arc::new(SledStore::open(&dir).expect("open"))
+    Arc::new(SledStore::open(common::scratch_dir("mailstore-sled")).expect("open"))
 }
 
 #[tokio::test]
