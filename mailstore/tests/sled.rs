@@ -56,3 +56,21 @@ async fn newer_format_is_refused() {
         Ok(_) => panic!("newer format opened"),
     }
 }
+
+#[test]
+fn second_open_and_garbage_give_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let _a = SledStore::open(dir.path()).unwrap();
+    match SledStore::open(dir.path()) {
+        Err(mailstore::StoreError::AlreadyOpen(_)) => {}
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("opened twice"),
+    }
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("conf"), b"\xff\xfe not a sled config").unwrap();
+    std::fs::write(bad.path().join("db"), vec![0x5au8; 4096]).unwrap();
+    match SledStore::open(bad.path()) {
+        Err(e) => assert!(!e.to_string().is_empty()),
+        Ok(_) => panic!("garbage opened as a store"),
+    }
+}
