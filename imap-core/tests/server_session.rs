@@ -520,3 +520,39 @@ fn literal_total_per_command_is_bounded() {
         );
     }
 }
+
+#[test]
+fn nothing_is_read_after_the_last_failed_login() {
+    let mut s = Server::new(config());
+    s.feed(b"a LOGIN u x\r\nb LOGIN u y\r\nc LOGIN u z\r\nd LOGIN alice secret\r\n");
+    for _ in 0..3 {
+        assert!(matches!(s.poll_event(), Some(Event::Login { .. })));
+        s.auth_reject(None, "Invalid credentials").unwrap();
+    }
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Logout),
+        "the fourth LOGIN must not be read"
+    );
+    assert_eq!(s.poll_event(), None);
+    assert!(s.auth_accept().is_err());
+}
+
+#[test]
+fn bye_drops_unanswerable_events() {
+    let cfg = Config {
+        tls: true,
+        max_pipelined: 1,
+        ..Config::default()
+    };
+    let mut s = Server::new(cfg);
+    s.feed(b"a LOGIN alice secret\r\nb NOOP\r\nc NOOP\r\n");
+    // The LOGIN event was queued, then the pipelining limit closed the session.
+    assert!(s.is_closed());
+    assert_eq!(s.poll_event(), Some(Event::Logout));
+    assert_eq!(s.poll_event(), None);
+    assert!(matches!(
+        s.auth_accept(),
+        Err(imap_core::Error::WrongState { .. })
+    ));
+}

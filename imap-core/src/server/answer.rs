@@ -160,9 +160,14 @@ impl Server {
         }
         self.auth_failures += 1;
         let code = code.or(Some(Code::AuthenticationFailed));
-        self.finish(Status::No, code, Some(text));
         if self.auth_failures >= self.cfg.max_auth_failures {
+            // No further pipelined command is read.
+            if let Some(p) = self.pending.take() {
+                self.tagged(&p.tag, Status::No, code, text);
+            }
             self.close_with_bye(None, "Too many authentication failures");
+        } else {
+            self.finish(Status::No, code, Some(text));
         }
         Ok(())
     }
@@ -365,7 +370,9 @@ impl Server {
         if !self.pending_is(|k| matches!(k, PendingKind::Idle)) {
             return Err(self.wrong("idle_accept"));
         }
-        let p = self.pending.take().expect("checked");
+        let Some(p) = self.pending.take() else {
+            return Err(self.wrong("idle_accept"));
+        };
         self.cont_tag = Some(p.tag);
         self.continuation("idling");
         self.mode = Mode::Idle;

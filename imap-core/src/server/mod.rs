@@ -560,12 +560,19 @@ impl Server {
         self.state = State::Logout;
         self.pending = None;
         self.inbuf.clear();
+        // Events still queued can no longer be answered: drop them (the host's answer to an
+        // event it already holds now returns `WrongState`).
+        let appending = matches!(
+            self.mode,
+            Mode::AppendData { .. } | Mode::AppendNext | Mode::AppendWait { .. }
+        ) || self
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::AppendStart { .. } | Event::AppendData(_)));
+        self.events.clear();
         if !self.logout_sent {
             self.logout_sent = true;
-            if matches!(
-                self.mode,
-                Mode::AppendData { .. } | Mode::AppendNext | Mode::AppendWait { .. }
-            ) {
+            if appending {
                 self.events.push_back(Event::AppendAborted);
             }
             self.events.push_back(Event::Logout);
