@@ -243,6 +243,7 @@ pub enum Event {
         limits: Vec<QuotaLimit>,
     },
     /// The session ended (LOGOUT, BYE, limits): write out `transmit()`, then close
-    /// (informational).
+    /// (informational). Events still queued are dropped; an answer to an event the host already
+    /// holds returns [`crate::Error::WrongState`].
     Logout,
 }
