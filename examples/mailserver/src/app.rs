@@ -2,7 +2,7 @@
 //! engine (auth2fa), local domains, and the operations the protocol sessions and the admin
 //! commands share (login, maildrop locks, delivery).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -133,6 +133,8 @@ pub struct App {
     maildrops: Arc<Mutex<HashSet<String>>>,
     /// Wakes the outbound queue worker.
     pub queue_wake: tokio::sync::Notify,
+    /// Where verification codes go.
+    pub codes: Arc<OutboxSender>,
 }
 
 fn now() -> auth2fa::Timestamp {
@@ -175,7 +177,9 @@ impl App {
             auth2fa::Config::default()
         };
         auth_config.issuer = config.hostname.clone();
-        let mut auth = AuthService::new(auth_store, key, auth_config)?;
+        let codes = Arc::new(OutboxSender::new(data));
+        let mut auth = AuthService::new(auth_store, key, auth_config)?
+            .with_code_sender(codes.clone() as Arc<dyn auth2fa::CodeSender>);
         if let Some(f) = &config.security.locator_file {
             let path = Config::resolve(data, f);
             let text = std::fs::read_to_string(&path).map_err(|source| AppError::File {
@@ -211,6 +215,7 @@ impl App {
             domains: RwLock::new(domains),
             maildrops: Arc::default(),
             queue_wake: tokio::sync::Notify::new(),
+            codes,
         }))
     }
 
@@ -470,16 +475,8 @@ pub async fn alert_worker(app: Arc<App>) {
                 "to": account.as_str(), "kind": "new_place", "place": place.to_string(),
                 "ip": ip.to_string(), "channel": channel.to_string(), "at": when,
             });
-            let path = app.data.join("outbox.log");
-            let _ = tokio::task::spawn_blocking(move || {
-                use std::io::Write;
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .and_then(|mut f| writeln!(f, "{line}"))
-            })
-            .await;
+            let data = app.data.clone();
+            let _ = tokio::task::spawn_blocking(move || append_outbox(&data, &line)).await;
             let msg = format!(
                 "From: Security <postmaster@{host}>\r\nTo: <{to}>\r\n\
                  Subject: =?UTF-8?B?{subject}?=\r\nDate: {date}\r\nAuto-Submitted: auto-generated\r\n\
@@ -505,4 +502,71 @@ pub async fn alert_worker(app: Arc<App>) {
 fn base64_utf8(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+}
+
+/// Appends one JSON line to DATA/outbox.log (created mode 0600): what an SMS / WeChat / e-mail
+/// gateway would pick up.
+pub fn append_outbox(data: &Path, line: &serde_json::Value) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(data.join("outbox.log"))?;
+    writeln!(f, "{line}")
+}
+
+/// auth2fa's code sender for this server: verification codes go to DATA/outbox.log (never to
+/// the log). The last binding code per account is kept so that a binding the administrator
+/// made after checking the user's identity (`user add --phone`) can be confirmed at once.
+pub struct OutboxSender {
+    data: PathBuf,
+    bind_codes: Mutex<HashMap<String, auth2fa::SecretString>>,
+}
+
+impl OutboxSender {
+    pub fn new(data: &Path) -> OutboxSender {
+        OutboxSender {
+            data: data.to_path_buf(),
+            bind_codes: Mutex::default(),
+        }
+    }
+
+    /// The binding code last sent for `account`, once.
+    pub fn take_bind_code(&self, account: &str) -> Option<auth2fa::SecretString> {
+        self.bind_codes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(account)
+    }
+}
+
+impl auth2fa::CodeSender for OutboxSender {
+    fn send_code(
+        &self,
+        kind: auth2fa::FactorKind,
+        target: &str,
+        account: &auth2fa::Address,
+        code: &auth2fa::SecretString,
+        purpose: auth2fa::CodePurpose,
+    ) -> Result<(), String> {
+        let line = serde_json::json!({
+            "kind": format!("{kind:?}"),
+            "to": target,
+            "account": account.as_str(),
+            "purpose": format!("{purpose:?}"),
+            "code": code.expose(),
+            "at": crate::ops::rfc3339(unix_now()),
+        });
+        append_outbox(&self.data, &line).map_err(|e| format!("outbox: {e}"))?;
+        tracing::info!(account = %account, kind = ?kind, purpose = ?purpose, "verification code queued in the outbox");
+        if purpose == auth2fa::CodePurpose::Bind {
+            self.bind_codes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(account.as_str().to_string(), code.clone());
+        }
+        Ok(())
+    }
 }

@@ -189,9 +189,17 @@ impl App {
                 }
                 let mut out = format!("account {} created", id.as_str());
                 if let Some(p) = phone {
+                    // Staff checked the user's identity (A1): the phone is bound at once, with
+                    // the code that went to the outbox. 2FA is then on for this account.
+                    self.bind_phone(id.as_str(), &p).map_err(|e| {
+                        format!(
+                            "account {} created, but the phone was not bound: {e}",
+                            id.as_str()
+                        )
+                    })?;
                     let _ = write!(
                         out,
-                        "\nnote: phone {p} not bound: binding an SMS factor needs the user to confirm a code on the web"
+                        "\nphone bound as SMS second factor: mail clients of this account now need an app password"
                     );
                 }
                 Ok(AdminResponse::ok(out))
@@ -649,6 +657,21 @@ impl App {
             }
         }
         Ok(AdminResponse::ok(out))
+    }
+
+    fn bind_phone(&self, email: &str, phone: &str) -> Result<(), String> {
+        let now = auth2fa::Timestamp::now();
+        self.auth
+            .begin_bind_factor(email, auth2fa::FactorTarget::Sms(phone.to_string()), now)
+            .map_err(|e| e.to_string())?;
+        let code = self
+            .codes
+            .take_bind_code(email)
+            .ok_or("no binding code was sent")?;
+        self.auth
+            .confirm_bind_factor(email, code.expose(), now)
+            .map_err(|e| e.to_string())?;
+        Ok(())
     }
 
     fn totp_enroll(&self, email: &str, want_qr: bool) -> OpResult {

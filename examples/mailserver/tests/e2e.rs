@@ -120,6 +120,44 @@ fn cli_admin_commands_work_with_and_without_a_running_server() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("restricted"));
     assert!(server.cli_ok(&["ban", "list"], None).trim().is_empty());
+    // --phone: bound as the SMS factor (the code goes to the outbox); one phone, one mailbox.
+    let out = server.cli_ok(
+        &[
+            "user",
+            "add",
+            &addr("li"),
+            "--password-stdin",
+            "--phone",
+            "+86 138 0013 8000",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(out.contains("SMS second factor"), "{out}");
+    let list = server.cli_ok(&["user", "list"], None);
+    let li = list.lines().find(|l| l.starts_with("li@")).unwrap();
+    assert!(li.contains("2fa=true"), "{li}");
+    let outbox = std::fs::read_to_string(server.path().join("outbox.log")).unwrap();
+    assert!(
+        outbox.contains("\"account\":\"li@example.edu\"") && outbox.contains("Bind"),
+        "{outbox}"
+    );
+    let out = server.cli(
+        &[
+            "user",
+            "add",
+            &addr("wang"),
+            "--password-stdin",
+            "--phone",
+            "+8613800138000",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already bound to another mailbox"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let st = server.stop();
     assert!(st.success(), "graceful exit on SIGTERM: {st:?}");
     assert!(!server.path().join("admin.sock").exists());
