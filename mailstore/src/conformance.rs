@@ -778,6 +778,29 @@ pub async fn sharing(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.shared_with(&reader).await.unwrap().is_empty());
+    // A deleted shared mailbox disappears from "shared with me".
+    store
+        .create_mailbox(&owner, &mbn("公文/待办"), None)
+        .await
+        .unwrap();
+    store
+        .set_rights(
+            &owner,
+            &mbn("公文/待办"),
+            &reader,
+            ShareLevel::SendOnBehalf.rights(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.shared_with(&reader).await.unwrap()[0].name.as_str(),
+        "公文/待办"
+    );
+    store
+        .delete_mailbox(&owner, &mbn("公文/待办"))
+        .await
+        .unwrap();
+    assert!(store.shared_with(&reader).await.unwrap().is_empty());
     assert_eq!(
         store
             .acl(&owner, &MailboxName::inbox())

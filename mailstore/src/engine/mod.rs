@@ -255,6 +255,11 @@ impl Engine {
             for (_, u) in &mb.vanished {
                 tx.del(Table::Vanished, codec::msg_key(id, *u));
             }
+            for grantee in mb.acl.keys() {
+                if let Some(set) = st.grants.get_mut(grantee) {
+                    set.remove(&id);
+                }
+            }
             tx.del(Table::Mailboxes, codec::u64_key(id));
             st.account_mut(account)?.mailboxes.remove(name);
             tx.events.push((id, MailboxEvent::Deleted));
@@ -903,8 +908,12 @@ impl Engine {
             let mb = st.mailbox_mut(id)?;
             if rights.is_empty() {
                 mb.acl.remove(grantee);
+                if let Some(set) = st.grants.get_mut(grantee) {
+                    set.remove(&id);
+                }
             } else {
                 mb.acl.insert(grantee.clone(), rights);
+                st.grants.entry(grantee.clone()).or_default().insert(id);
             }
             st.put_mailbox(id, tx);
             Ok(())
@@ -938,9 +947,12 @@ impl Engine {
 
     pub(crate) async fn shared_with(&self, grantee: &AccountId) -> Result<Vec<SharedMailbox>> {
         let st = self.lock()?;
-        let mut out: Vec<SharedMailbox> = st
-            .mailboxes
-            .values()
+        let Some(ids) = st.grants.get(grantee) else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<SharedMailbox> = ids
+            .iter()
+            .filter_map(|id| st.mailboxes.get(id))
             .filter(|mb| &mb.owner != grantee)
             .filter_map(|mb| {
                 let r = *mb.acl.get(grantee)?;

@@ -148,6 +148,8 @@ pub(crate) struct State {
     pub archive: BTreeMap<u64, Archived>,
     pub reads: BTreeMap<String, BTreeMap<AccountId, i64>>,
     pub maillog: BTreeMap<(AccountId, i64, u64), MailLogRecord>,
+    /// grantee -> mailboxes with a grant for them ("shared with me").
+    pub grants: HashMap<AccountId, BTreeSet<u64>>,
     pub counters: Counters,
 }
 
@@ -282,6 +284,9 @@ impl State {
                 .get_mut(&rec.owner)
                 .ok_or_else(|| corrupt(format!("mailbox {id} of unknown account {}", rec.owner)))?;
             acct.mailboxes.insert(rec.name.clone(), id);
+            for (grantee, _) in &rec.acl {
+                st.grants.entry(grantee.clone()).or_default().insert(id);
+            }
             st.mailboxes.insert(
                 id,
                 Mailbox {
