@@ -4,7 +4,7 @@
 //! every byte the server writes parses as IMAP responses; APPEND data never exceeds the
 //! announced size; the session ends after BYE.
 use imap_core::client::ResponseReader;
-use imap_core::server::{Config, CopyUid, Event, SelectInfo, Server};
+use imap_core::server::{Config, CopyUid, Event, SelectInfo, Server, SessionState};
 use imap_core::syntax::{
     FetchAttr, FetchItem, Flag, FlagFetch, ListAttr, ListItem, Mailbox, StatusValue,
 };
@@ -165,7 +165,7 @@ fuzz_target!(|data: &[u8]| {
                 Event::Id(_) => ans!(s, s.id_reply(None)),
                 Event::Idle => {
                     ans!(s, s.idle_accept());
-                    if yes {
+                    if yes && s.state() == SessionState::Selected {
                         if let Some(&u) = uids.first() {
                             ans!(s, s.flags_changed(u, &[Flag::Seen], None));
                         }

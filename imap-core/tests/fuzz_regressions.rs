@@ -35,3 +35,30 @@ fn nul_in_response_code_text() {
     assert!(parse_response(b"+ [XFOO a\0b] text\r\n", false).is_err());
     assert!(parse_response(b"* OK [XFOO a\x01b] text\r\n", false).is_ok());
 }
+
+/// imap_server: IDLE in the authenticated state (no mailbox selected); a mailbox update from
+/// the host must be refused with WrongState, not panic or write anything.
+#[test]
+fn mailbox_update_during_idle_without_selection() {
+    use imap_core::server::{Config, Event, Server};
+    use imap_core::syntax::Flag;
+    let mut s = Server::new(Config {
+        tls: true,
+        ..Config::default()
+    });
+    s.feed(b"a LOGIN u p\r\nb IDLE\r\n");
+    assert!(matches!(s.poll_event(), Some(Event::Login { .. })));
+    s.auth_accept().unwrap();
+    assert_eq!(s.poll_event(), Some(Event::Idle));
+    s.idle_accept().unwrap();
+    let before = s.transmit().len();
+    assert!(matches!(
+        s.flags_changed(1, &[Flag::Seen], None),
+        Err(imap_core::Error::WrongState { .. })
+    ));
+    assert!(s.new_messages(&[1]).is_err() && s.message_expunged(1).is_err());
+    assert_eq!(s.transmit().len(), before);
+    s.feed(b"DONE\r\n");
+    assert_eq!(s.poll_event(), Some(Event::IdleDone));
+    assert!(String::from_utf8_lossy(s.transmit()).ends_with("b OK IDLE terminated\r\n"));
+}

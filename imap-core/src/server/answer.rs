@@ -680,7 +680,10 @@ impl Server {
 
     fn selected_mut(&mut self, method: &'static str) -> Result<&mut Selected, Error> {
         if !matches!(self.state, State::Selected(_)) {
-            return Err(self.wrong(method));
+            return Err(Error::WrongState {
+                method,
+                state: "no mailbox is selected",
+            });
         }
         match &mut self.state {
             State::Selected(s) => Ok(s),
