@@ -32,7 +32,7 @@ fn message(eol: &[u8]) -> Bytes {
     m.extend_from_slice(eol);
     let mut i = 0usize;
     while m.len() < SIZE {
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             m.push(b'.');
         }
         for k in 0..76 {
