@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use nom::{
     IResult, Parser,
-    bytes::complete::{tag, take_while, take_while1},
+    bytes::complete::{tag, take_while1},
     combinator::{opt, recognize},
     multi::many0_count,
     sequence::{delimited, preceded},
@@ -298,20 +298,39 @@ fn to_clean_str(b: &[u8]) -> Option<&str> {
     }
 }
 
-/// Splits `keyword[=value]` parameters separated by spaces.
-fn next_param(i: &[u8]) -> Res<'_, (&[u8], Option<&[u8]>)> {
-    let (i, _) = take_while1(|b| b == b' ').parse(i)?;
-    let (i, kw) = recognize((
-        take_while1(|b: u8| b.is_ascii_alphanumeric()),
-        take_while(|b: u8| b.is_ascii_alphanumeric() || b == b'-'),
-    ))
-    .parse(i)?;
-    let (i, val) = opt(preceded(
-        tag(&b"="[..]),
-        take_while1(|b: u8| VALUE[usize::from(b)]),
-    ))
-    .parse(i)?;
-    Ok((i, (kw, val)))
+/// Splits `keyword[=value]` parameters separated by spaces: `SP+ keyword ["=" value]` with
+/// keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") and value = 1*(%d33-60 / %d62-126 / UTF-8).
+/// A plain loop: this runs for every parameter of every MAIL and RCPT.
+/// A parameter: keyword and optional value.
+type Param<'a> = (&'a [u8], Option<&'a [u8]>);
+
+fn next_param(i: &[u8]) -> Option<(&[u8], Param<'_>)> {
+    let spaces = i.iter().take_while(|&&b| b == b' ').count();
+    if spaces == 0 {
+        return None;
+    }
+    let i = &i[spaces..];
+    if !i.first().is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let kw_len = i
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
+        .unwrap_or(i.len());
+    let (kw, rest) = i.split_at(kw_len);
+    match rest.split_first() {
+        Some((b'=', v)) => {
+            let n = v
+                .iter()
+                .position(|&b| !VALUE[usize::from(b)])
+                .unwrap_or(v.len());
+            if n == 0 {
+                return None;
+            }
+            Some((&v[n..], (kw, Some(&v[..n]))))
+        }
+        _ => Some((rest, (kw, None))),
+    }
 }
 
 fn trailing_ws(i: &[u8]) -> bool {
@@ -321,7 +340,7 @@ fn trailing_ws(i: &[u8]) -> bool {
 fn mail_params(mut i: &[u8]) -> Result<MailParams<'_>, ParseError> {
     let mut p = MailParams::default();
     while !trailing_ws(i) {
-        let (rest, (kw, val)) = next_param(i).map_err(|_| ParseError::Syntax("bad parameter"))?;
+        let (rest, (kw, val)) = next_param(i).ok_or(ParseError::Syntax("bad parameter"))?;
         i = rest;
         let dup = || ParseError::Syntax("duplicate parameter");
         if kw.eq_ignore_ascii_case(b"SIZE") {
@@ -392,7 +411,7 @@ fn mail_params(mut i: &[u8]) -> Result<MailParams<'_>, ParseError> {
 fn rcpt_params(mut i: &[u8]) -> Result<RcptParams<'_>, ParseError> {
     let mut p = RcptParams::default();
     while !trailing_ws(i) {
-        let (rest, (kw, val)) = next_param(i).map_err(|_| ParseError::Syntax("bad parameter"))?;
+        let (rest, (kw, val)) = next_param(i).ok_or(ParseError::Syntax("bad parameter"))?;
         i = rest;
         if kw.eq_ignore_ascii_case(b"NOTIFY") {
             let v = val.ok_or(ParseError::Syntax("NOTIFY needs a value"))?;
@@ -425,7 +444,7 @@ fn rcpt_params(mut i: &[u8]) -> Result<RcptParams<'_>, ParseError> {
                 return Err(ParseError::Syntax("duplicate parameter"));
             }
             let bad = ParseError::Syntax("bad ORCPT value");
-            let semi = memchr::memchr(b';', v).ok_or(bad)?;
+            let semi = v.iter().position(|&b| b == b';').ok_or(bad)?;
             let (t, a) = (&v[..semi], &v[semi + 1..]);
             if t.is_empty()
                 || !t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')

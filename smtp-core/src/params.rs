@@ -187,20 +187,20 @@ pub fn xtext_encode(b: &[u8]) -> String {
 pub(crate) fn is_xtext(s: &[u8]) -> bool {
     let mut i = 0;
     while i < s.len() {
-        match s[i] {
-            b'+' => {
-                let ok = s.get(i + 1..i + 3).is_some_and(|h| {
-                    h.iter()
-                        .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
-                });
-                if !ok {
-                    return false;
-                }
-                i += 3;
+        let b = s[i];
+        if b == b'+' {
+            let ok = s.get(i + 1..i + 3).is_some_and(|h| {
+                h.iter()
+                    .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+            });
+            if !ok {
+                return false;
             }
-            b'=' => return false,
-            33..=126 => i += 1,
-            _ => return false,
+            i += 3;
+        } else if b > 32 && b < 127 && b != b'=' {
+            i += 1;
+        } else {
+            return false;
         }
     }
     true
