@@ -556,3 +556,32 @@ fn bye_drops_unanswerable_events() {
         Err(imap_core::Error::WrongState { .. })
     ));
 }
+
+#[test]
+fn preauth_and_imap4rev2_mode() {
+    let mut s = Server::new_preauth(config());
+    let greeting = String::from_utf8_lossy(s.transmit()).into_owned();
+    assert!(
+        greeting.starts_with("* PREAUTH [CAPABILITY IMAP4rev1 IMAP4rev2"),
+        "{greeting}"
+    );
+    assert!(!greeting.contains("AUTH=") && !greeting.contains("STARTTLS"));
+    s.consume(greeting.len());
+    let mut h = common::Host::default();
+    s.feed(b"a ENABLE IMAP4rev2\r\nb SELECT INBOX\r\nc SEARCH UNSEEN\r\nd LOGIN u p\r\n");
+    h.drive(&mut s);
+    let out = String::from_utf8_lossy(s.transmit()).into_owned();
+    assert!(
+        out.starts_with("* ENABLED IMAP4rev2\r\na OK ENABLE completed\r\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("RECENT"),
+        "no RECENT in IMAP4rev2 mode: {out}"
+    );
+    assert!(
+        out.contains("* ESEARCH (TAG \"c\") ALL 1,3,5\r\nc OK SEARCH completed"),
+        "{out}"
+    );
+    assert!(out.contains("d BAD Command not allowed in this state"));
+}
