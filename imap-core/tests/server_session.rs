@@ -585,3 +585,16 @@ fn preauth_and_imap4rev2_mode() {
     );
     assert!(out.contains("d BAD Command not allowed in this state"));
 }
+
+#[test]
+fn alerts_any_time_but_not_after_close() {
+    let mut s = Server::new(config());
+    s.consume(s.transmit().len());
+    s.alert("Mailbox 95% full\r\n* injected").unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(s.transmit()),
+        "* OK [ALERT] Mailbox 95% full  * injected\r\n"
+    );
+    s.bye("shutting down");
+    assert!(s.alert("x").is_err());
+}

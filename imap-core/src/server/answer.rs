@@ -754,6 +754,20 @@ impl Server {
         Ok(())
     }
 
+    /// Sends `* OK [ALERT] text` (allowed at any time; clients show it to the user, e.g. a
+    /// nearly full quota or a password that must be changed).
+    pub fn alert(&mut self, text: &str) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(self.wrong("alert"));
+        }
+        self.respond(&crate::syntax::Response::Status {
+            status: Status::Ok,
+            code: Some(Code::Alert),
+            text: text.into(),
+        });
+        Ok(())
+    }
+
     /// The NAMESPACE the session answers (from the config).
     pub fn namespaces(&self) -> (&[NamespaceDesc], &[NamespaceDesc], &[NamespaceDesc]) {
         let n = &self.cfg.namespaces;
