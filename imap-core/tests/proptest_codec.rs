@@ -661,6 +661,21 @@ proptest! {
     }
 
     #[test]
+    fn framer_finds_exactly_each_command(cmds in vec((tag(), command_body()), 1..4), cut in any::<prop::sample::Index>()) {
+        use imap_core::framer::{Frame, frame_command};
+        let wire: Vec<Vec<u8>> = cmds.into_iter().map(|(tag, body)| Command { tag, body }.to_bytes()).collect();
+        let all: Vec<u8> = wire.concat();
+        let mut rest = &all[..];
+        for w in &wire {
+            prop_assert_eq!(frame_command(rest, 1 << 20, 1 << 20), Frame::Complete(w.len()));
+            // any strict prefix is incomplete
+            let k = cut.index(w.len());
+            prop_assert_eq!(frame_command(&w[..k], 1 << 20, 1 << 20), Frame::Incomplete);
+            rest = &rest[w.len()..];
+        }
+    }
+
+    #[test]
     fn utf7_round_trip(s in any::<String>()) {
         let enc = encode_utf7(&s);
         prop_assert!(enc.is_ascii());
