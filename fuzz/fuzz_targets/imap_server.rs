@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
                             s.select_ok(SelectInfo {
                                 uids: uids.clone(),
                                 uid_validity: 1,
-                                uid_next: 100,
+                                uid_next: uids.last().map_or(100, |&u| u.max(99) + 1),
                                 flags: vec![Flag::Seen],
                                 ..SelectInfo::default()
                             })
