@@ -113,6 +113,158 @@ pub async fn run_all(make: Factory<'_>) {
     search(make().as_ref()).await;
     bad_input(make().as_ref()).await;
     cross_account(make().as_ref()).await;
+    delete_account(make().as_ref()).await;
+}
+
+/// `delete_account` removes mailboxes, messages, archive, quota and grants both ways, keeps
+/// receipts and the mail log, leaves shared bodies to other accounts, and a re-created
+/// account of the same name starts empty.
+pub async fn delete_account(store: &dyn Store) {
+    let (a, ia) = setup(store, "gone@example.org").await;
+    let (b, ib) = setup(store, "stays@example.org").await;
+    let work = store.create_mailbox(&a, &mbn("工作"), None).await.unwrap();
+    store
+        .set_quota(
+            &a,
+            Quota {
+                max_bytes: Some(1 << 20),
+                max_messages: Some(100),
+            },
+        )
+        .await
+        .unwrap();
+    store.set_archive_mode(&a, true).await.unwrap();
+    let shared_body = Bytes::from_static(corpus::GB2312);
+    let ma = store
+        .append(ia, shared_body.clone(), Flags::empty(), 0)
+        .await
+        .unwrap();
+    store
+        .append(work, sample(1, "only a"), Flags::empty(), 0)
+        .await
+        .unwrap();
+    let mb = store
+        .append(ib, shared_body.clone(), Flags::empty(), 0)
+        .await
+        .unwrap();
+    // An archived message, a read receipt and a log record of `a`.
+    let gone = store
+        .append(ia, sample(2, "archived"), deleted(), 0)
+        .await
+        .unwrap();
+    assert_eq!(store.expunge(ia, None).await.unwrap(), vec![gone.uid]);
+    assert_eq!(store.list_archived(&a).await.unwrap().len(), 1);
+    store
+        .store_flags(ia, &[ma.uid], FlagOp::Add, &seen(), None)
+        .await
+        .unwrap();
+    store
+        .log_mail(MailLogRecord {
+            time: 50,
+            account: a.clone(),
+            direction: MailDirection::Received,
+            from: "x@example.org".into(),
+            to: vec![a.to_string()],
+            subject: "audit".into(),
+            message_id: "audit@x".into(),
+            status: "delivered".into(),
+        })
+        .await
+        .unwrap();
+    // Grants both ways.
+    store
+        .set_rights(&a, &MailboxName::inbox(), &b, ShareLevel::ReadOnly.rights())
+        .await
+        .unwrap();
+    store
+        .set_rights(&b, &MailboxName::inbox(), &a, ShareLevel::Delegate.rights())
+        .await
+        .unwrap();
+    assert_eq!(store.shared_with(&b).await.unwrap().len(), 1);
+    let mut sub = store.subscribe(ia).await.unwrap();
+
+    store.delete_account(&a).await.unwrap();
+
+    assert!(!store.account_exists(&a).await.unwrap());
+    assert!(matches!(
+        store.delete_account(&a).await,
+        Err(StoreError::NoSuchAccount(_))
+    ));
+    assert!(matches!(
+        store.list_mailboxes(&a).await,
+        Err(StoreError::NoSuchAccount(_))
+    ));
+    assert!(matches!(
+        store.select(ia).await,
+        Err(StoreError::NoSuchMailbox(_))
+    ));
+    assert!(matches!(
+        store.select(work).await,
+        Err(StoreError::NoSuchMailbox(_))
+    ));
+    assert!(matches!(
+        store.read_message(ia, ma.uid).await,
+        Err(StoreError::NoSuchMessage(_) | StoreError::NoSuchMailbox(_))
+    ));
+    assert_eq!(sub.recv().await, Some(MailboxEvent::Deleted));
+    // Grants in both directions are gone.
+    assert!(store.shared_with(&b).await.unwrap().is_empty());
+    assert!(
+        store
+            .acl(&b, &MailboxName::inbox())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.my_rights(ib, &a).await.unwrap(), Rights::NONE);
+    // The body `b` also received is still there.
+    assert_eq!(
+        store.read_message(ib, mb.uid).await.unwrap(),
+        shared_body,
+        "shared body survives"
+    );
+    // Audit trail stays.
+    assert_eq!(
+        store
+            .read_receipts("corpus-01@mail.school.test")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.account == a)
+            .count(),
+        1
+    );
+    assert_eq!(store.mail_log(&a, 0, 100).await.unwrap().len(), 1);
+
+    // Same name again: empty, default quota, no archive, no grants.
+    store.create_account(&a, &default_folders()).await.unwrap();
+    let names: Vec<MailboxName> = store
+        .list_mailboxes(&a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names.len(), default_folders().len(), "{names:?}");
+    assert!(!names.contains(&mbn("工作")));
+    let inbox = store.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+    assert_ne!(inbox, ia, "a new mailbox, not the old handle");
+    assert!(store.select(inbox).await.unwrap().messages.is_empty());
+    assert!(store.list_archived(&a).await.unwrap().is_empty());
+    let q = store.quota(&a).await.unwrap();
+    assert_eq!(
+        (q.quota, q.used_bytes, q.used_messages),
+        (Quota::default(), 0, 0)
+    );
+    assert!(store.shared_with(&a).await.unwrap().is_empty());
+    assert_eq!(store.my_rights(ib, &a).await.unwrap(), Rights::NONE);
+    // Archive mode was reset with the account: expunge destroys again.
+    let m = store
+        .append(inbox, sample(3, "new life"), deleted(), 0)
+        .await
+        .unwrap();
+    assert_eq!(store.expunge(inbox, None).await.unwrap(), vec![m.uid]);
+    assert!(store.list_archived(&a).await.unwrap().is_empty());
 }
 
 /// Accounts, default mailboxes with special use, idempotence.

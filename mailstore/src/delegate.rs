@@ -14,6 +14,9 @@ macro_rules! delegate_store {
             async fn account_exists(&self, account: &$crate::AccountId) -> $crate::Result<bool> {
                 self.engine.account_exists(account).await
             }
+            async fn delete_account(&self, account: &$crate::AccountId) -> $crate::Result<()> {
+                self.engine.delete_account(account).await
+            }
             async fn set_quota(
                 &self,
                 account: &$crate::AccountId,

@@ -156,4 +156,36 @@ mod tests {
             assert_eq!(blob_count(&s), (expect, expect), "after expunging copy {i}");
         }
     }
+
+    #[tokio::test]
+    async fn delete_account_frees_bodies_only_it_referenced() {
+        let s = MemoryStore::new();
+        let a = AccountId::new("a@court.gov.cn").unwrap();
+        let b = AccountId::new("b@court.gov.cn").unwrap();
+        for x in [&a, &b] {
+            s.create_account(x, &[]).await.unwrap();
+        }
+        let ia = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+        let ib = s.mailbox_id(&b, &MailboxName::inbox()).await.unwrap();
+        let shared: Bytes = "Subject: bulk\r\n\r\nfor both\r\n".into();
+        s.append(ia, shared.clone(), Flags::empty(), 0)
+            .await
+            .unwrap();
+        s.append(ib, shared, Flags::empty(), 0).await.unwrap();
+        s.append(ia, "Subject: a only\r\n\r\nx\r\n".into(), Flags::empty(), 0)
+            .await
+            .unwrap();
+        s.set_archive_mode(&a, true).await.unwrap();
+        let del = Flags::empty().with(crate::Flag::Deleted);
+        s.append(ia, "Subject: archived\r\n\r\ny\r\n".into(), del, 0)
+            .await
+            .unwrap();
+        s.expunge(ia, None).await.unwrap();
+        assert_eq!(blob_count(&s), (3, 3));
+        s.delete_account(&a).await.unwrap();
+        assert_eq!(blob_count(&s), (1, 1), "only the body b still holds");
+        assert_eq!(s.engine.backend_table_len(Table::Archive), 0);
+        assert_eq!(s.engine.backend_table_len(Table::Messages), 1);
+        assert_eq!(s.engine.backend_table_len(Table::Accounts), 1);
+    }
 }

@@ -55,6 +55,18 @@ pub trait Store: Send + Sync {
     /// mailboxes go to the account's archive instead of being destroyed.
     async fn set_archive_mode(&self, account: &AccountId, on: bool) -> Result<()>;
 
+    /// Deletes `account` and everything it owns: every mailbox and message reference (a body
+    /// is freed with its last reference, so copies delivered to other accounts stay), its
+    /// archive and quota, the rights granted on its mailboxes and the rights other accounts
+    /// granted to it. Subscribers of its mailboxes get
+    /// [`MailboxEvent::Deleted`](crate::MailboxEvent::Deleted); its old [`MailboxId`]s answer
+    /// [`NoSuchMailbox`](crate::StoreError::NoSuchMailbox).
+    ///
+    /// Kept for audit: its [`ReadReceipt`]s and [`MailLogRecord`]s. Creating an account with
+    /// the same name afterwards starts empty. Fails with
+    /// [`NoSuchAccount`](crate::StoreError::NoSuchAccount) if it does not exist.
+    async fn delete_account(&self, account: &AccountId) -> Result<()>;
+
     // ---- mailboxes ----
 
     /// Creates a mailbox. Parents need not exist.

@@ -176,3 +176,27 @@ async fn bodies_are_stored_once_and_freed_on_disk() {
     }
     assert_eq!(count(dir.path()), 0, "freed with the last copy");
 }
+
+#[tokio::test]
+async fn deleted_account_stays_deleted_after_reopen() {
+    use mailstore::{AccountId, Flags, MailboxName};
+    let dir = tempfile::tempdir().unwrap();
+    let a = AccountId::new("gone@example.org").unwrap();
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        s.create_account(&a, &conformance::default_folders())
+            .await
+            .unwrap();
+        let inbox = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+        s.append(inbox, conformance::sample(1, "x"), Flags::empty(), 0)
+            .await
+            .unwrap();
+        s.delete_account(&a).await.unwrap();
+    }
+    let s = RedbStore::open(dir.path()).unwrap();
+    assert!(!s.account_exists(&a).await.unwrap());
+    s.create_account(&a, &[]).await.unwrap();
+    let inbox = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+    assert!(s.select(inbox).await.unwrap().messages.is_empty());
+    assert_eq!(s.list_mailboxes(&a).await.unwrap().len(), 1);
+}

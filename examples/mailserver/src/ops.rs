@@ -308,8 +308,19 @@ impl App {
                 self.auth
                     .delete_account(id.as_str())
                     .map_err(|e| e.to_string())?;
+                // Logins stop first; then the mail goes. The mail log and read receipts stay
+                // for audit (mailstore keeps them).
+                match self.store.delete_account(&id).await {
+                    Ok(()) | Err(mailstore::StoreError::NoSuchAccount(_)) => {}
+                    Err(e) => {
+                        return Err(format!(
+                            "account {} can no longer log in, but its mail could not be deleted: {e}; run `user del` again after fixing the store",
+                            id.as_str()
+                        ));
+                    }
+                }
                 Ok(AdminResponse::ok(format!(
-                    "account {} deleted (it can no longer log in or receive; its stored mail is kept)",
+                    "account {} deleted with its mailboxes, messages, archive and shares (mail log and read receipts are kept for audit)",
                     id.as_str()
                 )))
             }

@@ -947,3 +947,56 @@ fn plaintext_pipelined_after_starttls_is_discarded() {
     let server = start_standard();
     server.python("starttls_injection", &[]);
 }
+
+#[test]
+fn user_del_deletes_the_mail_and_a_recreated_account_starts_empty() {
+    let server = start_standard();
+    let out = submit(&server, &addr("eve"), "before deletion 7f3a");
+    assert!(out.status.success(), "swaks: {out:?}");
+    wait_for_mail(&server, &addr("eve"), "before deletion 7f3a");
+    let used = |server: &Server| -> String {
+        let out = server.cli(&["user", "list"], None);
+        assert!(out.status.success(), "{out:?}");
+        let list = String::from_utf8_lossy(&out.stdout).into_owned();
+        list.lines()
+            .find(|l| l.starts_with(&format!("{}\t", addr("eve"))))
+            .and_then(|l| l.split('\t').find(|f| f.starts_with("used=")))
+            .unwrap_or_else(|| panic!("eve not in {list}"))
+            .to_string()
+    };
+    assert_ne!(
+        used(&server),
+        "used=0",
+        "the message counts before deletion"
+    );
+    let del = server.cli(&["user", "del", &addr("eve")], None);
+    assert!(del.status.success(), "user del: {del:?}");
+    assert!(
+        String::from_utf8_lossy(&del.stdout).contains("mailboxes, messages"),
+        "{}",
+        String::from_utf8_lossy(&del.stdout)
+    );
+    let add = server.cli(
+        &["user", "add", &addr("eve"), "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(add.status.success(), "user add again: {add:?}");
+    assert_eq!(used(&server), "used=0", "re-created account starts empty");
+    let list = server.run(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "10",
+            "--user",
+            &format!("{}:{PASSWORD}", addr("eve")),
+            &format!("pop3://127.0.0.1:{}/", server.port("pop3")),
+        ],
+    );
+    assert!(list.status.success(), "curl pop3: {list:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).trim(),
+        "",
+        "the old mail is gone from the new INBOX"
+    );
+}

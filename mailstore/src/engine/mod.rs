@@ -217,6 +217,63 @@ impl Engine {
         .await
     }
 
+    /// Removes an account: its mailboxes and message references (bodies are freed with their
+    /// last reference), its archive, its quota, the grants on its mailboxes and the grants
+    /// other accounts gave it. Read receipts and mail-log records stay (audit).
+    pub(crate) async fn delete_account(&self, account: &AccountId) -> Result<()> {
+        self.write(|st, tx| {
+            st.account(account)?;
+            let boxes: Vec<u64> = st.account(account)?.mailboxes.values().copied().collect();
+            for id in boxes {
+                let Some(mb) = st.mailboxes.remove(&id) else {
+                    continue;
+                };
+                for (u, m) in &mb.messages {
+                    tx.del(Table::Messages, codec::msg_key(id, *u));
+                    st.blob_unref(&m.blob.hash, tx);
+                }
+                for (_, u) in &mb.vanished {
+                    tx.del(Table::Vanished, codec::msg_key(id, *u));
+                }
+                for grantee in mb.acl.keys() {
+                    if let Some(set) = st.grants.get_mut(grantee) {
+                        set.remove(&id);
+                        if set.is_empty() {
+                            st.grants.remove(grantee);
+                        }
+                    }
+                }
+                tx.del(Table::Mailboxes, codec::u64_key(id));
+                tx.events.push((id, MailboxEvent::Deleted));
+            }
+            // Grants others gave this account.
+            if let Some(ids) = st.grants.remove(account) {
+                for id in ids {
+                    if let Some(mb) = st.mailboxes.get_mut(&id) {
+                        mb.acl.remove(account);
+                        st.put_mailbox(id, tx);
+                    }
+                }
+            }
+            let archived: Vec<u64> = st
+                .archive
+                .iter()
+                .filter(|(_, a)| &a.account == account)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in archived {
+                if let Some(a) = st.archive.remove(&id) {
+                    tx.del(Table::Archive, codec::u64_key(id));
+                    st.blob_unref(&a.blob.hash, tx);
+                }
+            }
+            st.accounts.remove(account);
+            tx.del(Table::Accounts, account.as_str().as_bytes().to_vec());
+            Ok(())
+        })
+        .await
+    }
+
     // ---- mailboxes ----
 
     pub(crate) async fn create_mailbox(
