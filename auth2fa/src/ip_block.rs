@@ -72,8 +72,9 @@ pub enum BlockReason {
     },
 }
 
-/// A block, as listed for administrators.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A block, as listed for administrators and as persisted through
+/// [`AuthStore::put_block`](crate::AuthStore::put_block).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockInfo {
     /// The blocked address (a /32, a /64 for IPv6, or a wider manual block).
     pub network: Network,
@@ -117,6 +118,7 @@ pub struct BlockTable {
     blocks: HashMap<IpAddr, Block>,
     block_order: VecDeque<(IpAddr, u64)>,
     wide_blocks: Vec<(Network, Block)>,
+    expired: Vec<Network>,
     seq: u64,
 }
 
@@ -130,6 +132,7 @@ impl BlockTable {
             blocks: HashMap::new(),
             block_order: VecDeque::new(),
             wide_blocks: Vec::new(),
+            expired: Vec::new(),
             seq: 0,
         }
     }
@@ -170,9 +173,19 @@ impl BlockTable {
                 until = Some(b.until);
             } else {
                 self.blocks.remove(&key);
+                self.expired.push(self.key_network(key));
             }
         }
-        self.wide_blocks.retain(|(_, b)| b.until > now);
+        let expired = &mut self.expired;
+        self.wide_blocks.retain(|(n, b)| {
+            let live = b.until > now;
+            if !live {
+                expired.push(*n);
+            }
+            live
+        });
+        // Bounded even if the caller never drains it (the store prunes on listing anyway).
+        self.expired.truncate(slack(self.policy.max_blocks));
         for (n, b) in &self.wide_blocks {
             if n.contains(ip) {
                 until = Some(until.map_or(b.until, |u: Timestamp| u.max(b.until)));
@@ -191,6 +204,20 @@ impl BlockTable {
         login: &str,
         now: Timestamp,
     ) -> Option<Timestamp> {
+        self.record_failure_block(ip, fingerprint, login, now)
+            .map(|b| b.until)
+    }
+
+    /// As [`record_failure`](Self::record_failure), but returns the whole block this failure
+    /// started (at most once per block: a blocked address is refused before it is counted),
+    /// for the caller to persist.
+    pub fn record_failure_block(
+        &mut self,
+        ip: IpAddr,
+        fingerprint: u32,
+        login: &str,
+        now: Timestamp,
+    ) -> Option<BlockInfo> {
         if self.is_allowed(ip) || self.policy.threshold == 0 {
             return None;
         }
@@ -246,8 +273,13 @@ impl BlockTable {
             failures,
             last_login: login.chars().take(64).collect(),
         };
-        self.insert_block(key, now, until, reason);
-        Some(until)
+        self.insert_block(key, now, until, reason.clone());
+        Some(BlockInfo {
+            network: self.key_network(key),
+            since: now,
+            until,
+            reason,
+        })
     }
 
     fn insert_block(&mut self, key: IpAddr, now: Timestamp, until: Timestamp, reason: BlockReason) {
@@ -344,19 +376,67 @@ impl BlockTable {
 
     /// Lifts every block covering `ip` and clears its counter; whether anything was lifted.
     pub fn lift(&mut self, ip: IpAddr) -> bool {
+        !self.lift_networks(ip).is_empty()
+    }
+
+    /// Lifts every block covering `ip` and clears its counter; the networks whose blocks
+    /// were lifted.
+    pub fn lift_networks(&mut self, ip: IpAddr) -> Vec<Network> {
         let key = self.key(ip);
         self.counters.remove(&key);
-        let mut lifted = self.blocks.remove(&key).is_some();
-        let before = self.wide_blocks.len();
-        self.wide_blocks.retain(|(n, _)| !n.contains(ip));
-        lifted |= self.wide_blocks.len() != before;
+        let mut lifted = Vec::new();
+        if self.blocks.remove(&key).is_some() {
+            lifted.push(self.key_network(key));
+        }
+        self.wide_blocks.retain(|(n, _)| {
+            let covers = n.contains(ip);
+            if covers {
+                lifted.push(*n);
+            }
+            !covers
+        });
         lifted
+    }
+
+    /// The network `ip` is counted and blocked as (its /32, or its IPv6 prefix).
+    pub fn network_of(&self, ip: IpAddr) -> Network {
+        self.key_network(self.key(ip))
+    }
+
+    /// Restores persisted blocks (at start-up), soonest-ending first so that, past
+    /// `max_blocks`, the blocks ending last are the ones kept. Expired blocks are dropped
+    /// on their next lookup, as any other.
+    pub fn restore(&mut self, mut blocks: Vec<BlockInfo>) {
+        blocks.sort_by_key(|b| b.until);
+        for b in blocks {
+            self.block(b.network, b.since, b.until, b.reason);
+        }
+    }
+
+    /// The networks whose blocks were dropped as expired since the last call, for the
+    /// caller to remove from its store.
+    pub fn take_expired(&mut self) -> Vec<Network> {
+        std::mem::take(&mut self.expired)
     }
 
     /// Current blocks (expired ones are dropped), soonest-ending first.
     pub fn list(&mut self, now: Timestamp) -> Vec<BlockInfo> {
+        let mut expired = std::mem::take(&mut self.expired);
+        for (k, b) in &self.blocks {
+            if b.until <= now {
+                expired.push(self.key_network(*k));
+            }
+        }
         self.blocks.retain(|_, b| b.until > now);
-        self.wide_blocks.retain(|(_, b)| b.until > now);
+        self.wide_blocks.retain(|(n, b)| {
+            let live = b.until > now;
+            if !live {
+                expired.push(*n);
+            }
+            live
+        });
+        expired.truncate(slack(self.policy.max_blocks));
+        self.expired = expired;
         let mut v: Vec<BlockInfo> = self
             .blocks
             .iter()

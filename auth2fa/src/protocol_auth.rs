@@ -104,7 +104,7 @@ impl<S: AuthStore> AuthService<S> {
         place: Option<&Place>,
         now: Timestamp,
     ) -> Result<Principal, Error> {
-        if let Some(until) = lock(&self.blocks).blocked_until(ip, now) {
+        if let Some(until) = self.blocked_until(ip, now) {
             return Err(Error::IpBlocked { until });
         }
         let fail = |e: Error| -> Error { self.count_failure(ip, login, secret, now, e) };
@@ -232,8 +232,12 @@ impl<S: AuthStore> AuthService<S> {
                 &[norm_login.as_bytes(), secret.as_bytes()],
             )
             .short() as u32;
-        match lock(&self.blocks).record_failure(ip, fp, &norm_login, now) {
-            Some(until) => Error::IpBlocked { until },
+        let started = lock(&self.blocks).record_failure_block(ip, fp, &norm_login, now);
+        match started {
+            Some(block) => {
+                self.persist_block(&block);
+                Error::IpBlocked { until: block.until }
+            }
             None => e,
         }
     }

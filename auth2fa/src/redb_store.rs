@@ -7,13 +7,17 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use crate::account::{Account, DomainPolicy};
 use crate::address::Address;
 use crate::error::Error;
+use crate::ip_block::BlockInfo;
 use crate::log::{AuditEvent, LoginEvent};
+use crate::network::Network;
 use crate::store::AuthStore;
+use crate::time::Timestamp;
 
 const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_accounts");
 const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_domains");
 const LOGINS: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_logins");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_audit");
+const BLOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_blocks");
 
 /// Accounts, domain policies and both logs in one redb file. Records are JSON. Each call is
 /// one transaction, committed durably before it returns.
@@ -41,6 +45,7 @@ impl RedbStore {
             tx.open_table(DOMAINS).map_err(store_err)?;
             tx.open_table(LOGINS).map_err(store_err)?;
             tx.open_table(AUDIT).map_err(store_err)?;
+            tx.open_table(BLOCKS).map_err(store_err)?;
         }
         tx.commit().map_err(store_err)?;
         Ok(RedbStore { db })
@@ -223,5 +228,65 @@ impl AuthStore for RedbStore {
 
     fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error> {
         self.newest(AUDIT, limit, |_: &AuditEvent| true)
+    }
+
+    fn put_block(&self, block: &BlockInfo) -> Result<(), Error> {
+        self.put(BLOCKS, &block.network.to_string(), block)
+    }
+
+    fn remove_block(&self, network: &Network) -> Result<(), Error> {
+        let tx = self.db.begin_write().map_err(store_err)?;
+        let existed = {
+            let mut t = tx.open_table(BLOCKS).map_err(store_err)?;
+            t.remove(network.to_string().as_str())
+                .map_err(store_err)?
+                .is_some()
+        };
+        if existed {
+            tx.commit().map_err(store_err)
+        } else {
+            tx.abort().map_err(store_err)
+        }
+    }
+
+    fn stored_blocks(&self) -> Result<Vec<BlockInfo>, Error> {
+        let tx = self.db.begin_read().map_err(store_err)?;
+        let t = tx.open_table(BLOCKS).map_err(store_err)?;
+        let mut v = Vec::new();
+        for item in t.iter().map_err(store_err)? {
+            let (_, val) = item.map_err(store_err)?;
+            // A record that does not parse (written by a newer version, damaged) is skipped
+            // rather than keeping the service from starting; remove_expired_blocks drops it.
+            if let Ok(b) = serde_json::from_slice(val.value()) {
+                v.push(b);
+            }
+        }
+        Ok(v)
+    }
+
+    fn remove_expired_blocks(&self, now: Timestamp) -> Result<usize, Error> {
+        let tx = self.db.begin_write().map_err(store_err)?;
+        let mut old = Vec::new();
+        {
+            let mut t = tx.open_table(BLOCKS).map_err(store_err)?;
+            for item in t.iter().map_err(store_err)? {
+                let (k, v) = item.map_err(store_err)?;
+                // A record that no longer parses is removed too: it can never be loaded.
+                let expired =
+                    serde_json::from_slice::<BlockInfo>(v.value()).map_or(true, |b| b.until <= now);
+                if expired {
+                    old.push(k.value().to_string());
+                }
+            }
+            for k in &old {
+                t.remove(k.as_str()).map_err(store_err)?;
+            }
+        }
+        if old.is_empty() {
+            tx.abort().map_err(store_err)?;
+        } else {
+            tx.commit().map_err(store_err)?;
+        }
+        Ok(old.len())
     }
 }

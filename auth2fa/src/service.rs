@@ -107,9 +107,13 @@ impl<S: AuthStore> AuthService<S> {
             config.argon2,
             random.as_ref(),
         )?;
+        // Active blocks survive restarts: load what the store kept (expired ones are
+        // dropped on their first lookup; the table's caps apply).
+        let mut table = BlockTable::new(config.block.clone());
+        table.restore(store.stored_blocks()?);
         Ok(AuthService {
             store,
-            blocks: Mutex::new(BlockTable::new(config.block.clone())),
+            blocks: Mutex::new(table),
             config,
             key,
             random,
@@ -510,14 +514,69 @@ impl<S: AuthStore> AuthService<S> {
 
     // ---- blocks --------------------------------------------------------------------------
 
-    /// Current IP blocks, soonest-ending first.
+    /// Current IP blocks, soonest-ending first. Also removes expired blocks from the store.
     pub fn blocks(&self, now: Timestamp) -> Vec<BlockInfo> {
-        lock(&self.blocks).list(now)
+        let list = lock(&self.blocks).list(now);
+        self.forget_expired_blocks();
+        // Blocks evicted from memory past the cap stay stored until they expire.
+        let _ = self.store.remove_expired_blocks(now);
+        list
     }
 
-    /// Lifts every block covering `ip`; whether there was one.
+    /// Lifts every block covering `ip`, in memory and in the store; whether there was one.
+    /// A store error is ignored here (the block stays lifted until a restart); use
+    /// [`try_lift_block`](Self::try_lift_block) to see it.
     pub fn lift_block(&self, ip: IpAddr) -> bool {
-        lock(&self.blocks).lift(ip)
+        let (lifted, _) = self.lift_block_inner(ip);
+        lifted
+    }
+
+    /// As [`lift_block`](Self::lift_block), but reports a failure to remove the block from
+    /// the store (the block is lifted in memory either way; retry to make it stick).
+    pub fn try_lift_block(&self, ip: IpAddr) -> Result<bool, Error> {
+        let (lifted, r) = self.lift_block_inner(ip);
+        r.map(|()| lifted)
+    }
+
+    fn lift_block_inner(&self, ip: IpAddr) -> (bool, Result<(), Error>) {
+        let (mut nets, own) = {
+            let mut t = lock(&self.blocks);
+            (t.lift_networks(ip), t.network_of(ip))
+        };
+        let lifted = !nets.is_empty();
+        // The address's own block may be stored though evicted from memory past the cap.
+        if !nets.contains(&own) {
+            nets.push(own);
+        }
+        let mut r = Ok(());
+        for n in &nets {
+            if let Err(e) = self.store.remove_block(n) {
+                r = Err(e);
+            }
+        }
+        (lifted, r)
+    }
+
+    /// If `ip` is blocked at `now`, until when; blocks found expired are removed from the
+    /// store on the way.
+    pub(crate) fn blocked_until(&self, ip: IpAddr, now: Timestamp) -> Option<Timestamp> {
+        let until = lock(&self.blocks).blocked_until(ip, now);
+        self.forget_expired_blocks();
+        until
+    }
+
+    fn forget_expired_blocks(&self) {
+        let expired = lock(&self.blocks).take_expired();
+        for n in &expired {
+            // Best effort: what is left is pruned when blocks are next listed.
+            let _ = self.store.remove_block(n);
+        }
+    }
+
+    /// Persists a block that a failure just started (once per block).
+    pub(crate) fn persist_block(&self, block: &BlockInfo) {
+        // A failing store must not stop the block; it then lasts until a restart only.
+        let _ = self.store.put_block(block);
     }
 
     /// Blocks a network by hand until `until`.
@@ -529,15 +588,29 @@ impl<S: AuthStore> AuthService<S> {
         note: &str,
         now: Timestamp,
     ) {
-        lock(&self.blocks).block(
-            network,
-            now,
+        let reason = BlockReason::Manual {
+            by: by.chars().take(64).collect(),
+            note: note.chars().take(256).collect(),
+        };
+        let mut t = lock(&self.blocks);
+        // Stored under the network the table keys it by (a single IPv6 address is its /64).
+        let single = match network.addr() {
+            IpAddr::V4(_) => network.prefix() == 32,
+            IpAddr::V6(_) => network.prefix() >= t.policy().ipv6_prefix,
+        };
+        let stored = if single {
+            t.network_of(network.addr())
+        } else {
+            network
+        };
+        t.block(network, now, until, reason.clone());
+        drop(t);
+        self.persist_block(&BlockInfo {
+            network: stored,
+            since: now,
             until,
-            BlockReason::Manual {
-                by: by.chars().take(64).collect(),
-                note: note.chars().take(256).collect(),
-            },
-        );
+            reason,
+        });
     }
 
     /// `(failure counters, blocks, approximate bytes)` of the block table.

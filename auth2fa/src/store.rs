@@ -6,7 +6,10 @@ use std::sync::RwLock;
 use crate::account::{Account, DomainPolicy};
 use crate::address::Address;
 use crate::error::Error;
+use crate::ip_block::BlockInfo;
 use crate::log::{AuditEvent, LoginEvent};
+use crate::network::Network;
+use crate::time::Timestamp;
 
 /// What the engine persists: account records, domain policies, the login log and the audit
 /// log. Implementations must be safe to share between threads; each call is atomic on its own
@@ -34,6 +37,28 @@ pub trait AuthStore: Send + Sync {
     fn append_audit(&self, event: &AuditEvent) -> Result<(), Error>;
     /// The newest `limit` audit events, newest first.
     fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error>;
+
+    /// Persists an IP block (replacing any stored block of the same network). Called once
+    /// when a block starts, never per failed attempt. The default keeps nothing: blocks then
+    /// live in memory only and are lost on restart.
+    fn put_block(&self, block: &BlockInfo) -> Result<(), Error> {
+        let _ = block;
+        Ok(())
+    }
+    /// Removes the stored block of exactly `network` (lifted or expired); no error if none.
+    fn remove_block(&self, network: &Network) -> Result<(), Error> {
+        let _ = network;
+        Ok(())
+    }
+    /// Every stored block, expired or not (the engine drops expired ones as it meets them).
+    fn stored_blocks(&self) -> Result<Vec<BlockInfo>, Error> {
+        Ok(Vec::new())
+    }
+    /// Removes stored blocks that ended at or before `now`; how many.
+    fn remove_expired_blocks(&self, now: Timestamp) -> Result<usize, Error> {
+        let _ = now;
+        Ok(0)
+    }
 }
 
 /// An in-memory store, for tests and small deployments. Logs keep the newest
@@ -44,6 +69,7 @@ pub struct MemoryStore {
     domains: RwLock<HashMap<String, DomainPolicy>>,
     logins: RwLock<VecDeque<LoginEvent>>,
     audit: RwLock<VecDeque<AuditEvent>>,
+    blocks: RwLock<HashMap<Network, BlockInfo>>,
     log_capacity: usize,
 }
 
@@ -66,6 +92,7 @@ impl MemoryStore {
             domains: RwLock::default(),
             logins: RwLock::default(),
             audit: RwLock::default(),
+            blocks: RwLock::default(),
             log_capacity: n.max(1),
         }
     }
@@ -164,5 +191,35 @@ impl AuthStore for MemoryStore {
     fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error> {
         let l = self.audit.read().map_err(poisoned)?;
         Ok(l.iter().rev().take(limit).cloned().collect())
+    }
+
+    fn put_block(&self, block: &BlockInfo) -> Result<(), Error> {
+        self.blocks
+            .write()
+            .map_err(poisoned)?
+            .insert(block.network, block.clone());
+        Ok(())
+    }
+
+    fn remove_block(&self, network: &Network) -> Result<(), Error> {
+        self.blocks.write().map_err(poisoned)?.remove(network);
+        Ok(())
+    }
+
+    fn stored_blocks(&self) -> Result<Vec<BlockInfo>, Error> {
+        Ok(self
+            .blocks
+            .read()
+            .map_err(poisoned)?
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    fn remove_expired_blocks(&self, now: Timestamp) -> Result<usize, Error> {
+        let mut m = self.blocks.write().map_err(poisoned)?;
+        let before = m.len();
+        m.retain(|_, b| b.until > now);
+        Ok(before - m.len())
     }
 }

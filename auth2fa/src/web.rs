@@ -367,7 +367,7 @@ impl<S: AuthStore> AuthService<S> {
         device_token: Option<&str>,
         now: Timestamp,
     ) -> Result<WebStep, Error> {
-        if let Some(until) = lock(&self.blocks).blocked_until(ip, now) {
+        if let Some(until) = self.blocked_until(ip, now) {
             return Err(Error::IpBlocked { until });
         }
         let fail = |e: Error| self.count_failure(ip, login, password_in, now, e);

@@ -135,3 +135,123 @@ fn old_log_entries_can_be_pruned() {
         .unwrap();
     assert_eq!(store.audit_events(1).unwrap()[0].action, "x");
 }
+
+fn open_with(path: &std::path::Path, config: Config) -> AuthService<RedbStore> {
+    AuthService::new(
+        RedbStore::open(path).unwrap(),
+        ServerKey::from_bytes([42; 32]),
+        config,
+    )
+    .unwrap()
+    .with_random(Arc::new(SeededRandom::new(3)))
+}
+
+fn attack(s: &AuthService<RedbStore>, from: &str, now: auth2fa::Timestamp) {
+    for i in 0..10 {
+        let _ = s.authenticate(Protocol::Imap, A, &format!("wrong {i}"), ip(from), now);
+    }
+    assert!(matches!(
+        s.authenticate(Protocol::Imap, A, PW, ip(from), now),
+        Err(Error::IpBlocked { .. })
+    ));
+}
+
+#[test]
+fn ip_blocks_survive_reopen_lifts_persist_and_expired_are_not_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.redb");
+    {
+        let s = open(&path);
+        let mut n = NewAccount::new(A, PW);
+        n.must_change_password = false;
+        s.create_account(n, T0).unwrap();
+        attack(&s, "203.0.113.1", T0);
+        attack(&s, "203.0.113.2", T0);
+        // Blocked at T0 for one hour; this one started 50 minutes later.
+        attack(&s, "203.0.113.3", T0.plus(3000));
+        s.block_network(
+            "198.51.100.0/24".parse().unwrap(),
+            T0.plus(600),
+            "admin",
+            "spam run",
+            T0,
+        );
+        // Only the blocks are stored: one record each, not one per failure.
+        assert_eq!(s.store().stored_blocks().unwrap().len(), 4);
+    }
+    {
+        // An admin tool opening the store while no server runs sees the same blocks.
+        let s = open(&path);
+        let listed: Vec<String> = s
+            .blocks(T0.plus(1))
+            .iter()
+            .map(|b| b.network.to_string())
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "198.51.100.0/24",
+                "203.0.113.1/32",
+                "203.0.113.2/32",
+                "203.0.113.3/32"
+            ]
+        );
+        assert!(s.lift_block(ip("203.0.113.1")));
+        assert!(s.try_lift_block(ip("198.51.100.7")).unwrap());
+    }
+    {
+        let s = open(&path);
+        assert!(
+            s.authenticate(Protocol::Imap, A, PW, ip("203.0.113.1"), T0.plus(2))
+                .is_ok(),
+            "a lifted block stays lifted"
+        );
+        assert!(
+            s.authenticate(Protocol::Imap, A, PW, ip("198.51.100.7"), T0.plus(2))
+                .is_ok()
+        );
+        assert!(matches!(
+            s.authenticate(Protocol::Imap, A, PW, ip("203.0.113.2"), T0.plus(2)),
+            Err(Error::IpBlocked { until }) if until == T0.plus(3600)
+        ));
+        // After the hour the first block has expired: not listed, not enforced, and gone
+        // from the store; the later one is still active.
+        let later = T0.plus(3600);
+        let listed: Vec<String> = s
+            .blocks(later)
+            .iter()
+            .map(|b| b.network.to_string())
+            .collect();
+        assert_eq!(listed, ["203.0.113.3/32"]);
+        assert!(
+            s.authenticate(Protocol::Imap, A, PW, ip("203.0.113.2"), later)
+                .is_ok()
+        );
+        assert_eq!(s.store().stored_blocks().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn memory_caps_apply_to_loaded_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.redb");
+    {
+        let s = open(&path);
+        for i in 0..5u64 {
+            s.block_network(
+                format!("192.0.2.{i}").parse().unwrap(),
+                T0.plus(100 + i),
+                "admin",
+                "",
+                T0,
+            );
+        }
+    }
+    let mut config = Config::insecure_fast_for_tests();
+    config.block.max_blocks = 2;
+    let s = open_with(&path, config);
+    assert_eq!(s.block_table_stats().1, 2);
+    // The blocks ending last are kept.
+    let listed: Vec<String> = s.blocks(T0).iter().map(|b| b.network.to_string()).collect();
+    assert_eq!(listed, ["192.0.2.3/32", "192.0.2.4/32"]);
+}
