@@ -36,6 +36,19 @@ pub fn append_input(buf: &mut BytesMut, bytes: &[u8]) {
     buf.extend_from_slice(bytes);
 }
 
+/// Like [`append_input`] for a buffer the caller owns (e.g. the one a socket read filled): when
+/// nothing is pending in `buf` it is taken over as it is, without a copy, so decoded data and
+/// command lines become slices of it. Otherwise its bytes are appended (a copy).
+pub fn append_owned(buf: &mut BytesMut, bytes: BytesMut) {
+    if buf.is_empty() {
+        if !bytes.is_empty() {
+            *buf = bytes;
+        }
+    } else {
+        append_input(buf, &bytes);
+    }
+}
+
 /// Result of one [`DotUnstuffer::decode`] call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeStatus {

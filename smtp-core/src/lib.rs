@@ -16,7 +16,9 @@ pub mod server;
 
 pub use client::{Capabilities, Client, ClientConfig, ClientEvent, Envelope};
 pub use command::{Command, ParseError, ReversePath, parse_command};
-pub use data::{BareLinePolicy, DecodeStatus, DotStuffer, DotUnstuffer, append_input};
+pub use data::{
+    BareLinePolicy, DecodeStatus, DotStuffer, DotUnstuffer, append_input, append_owned,
+};
 pub use error::Error;
 pub use params::{Body, MailParams, Notify, Orcpt, RcptParams, Ret};
 pub use received::{ReceivedInfo, received_header};

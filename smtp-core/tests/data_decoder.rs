@@ -86,3 +86,50 @@ fn matches_reference_at_every_offset() {
         }
     }
 }
+
+/// The owned-input path (`append_owned`, what `Server::feed_bytes` does) at arbitrary splits
+/// decodes exactly like the byte-wise reference.
+fn decode_owned(input: &[u8], cuts: &[usize]) -> (Vec<u8>, Option<usize>, bool) {
+    let mut dec = DotUnstuffer::new(BareLinePolicy::Reject);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let (mut fed, mut rest) = (0, input);
+    let mut pieces = Vec::new();
+    for &c in cuts {
+        let n = c % (rest.len() + 1);
+        pieces.push(&rest[..n]);
+        rest = &rest[n..];
+    }
+    pieces.push(rest);
+    for piece in pieces {
+        smtp_core::append_owned(&mut buf, BytesMut::from(piece));
+        fed += piece.len();
+        if dec.decode(&mut buf, &mut |b| out.extend_from_slice(&b)) == DecodeStatus::End {
+            return (out, Some(fed - buf.len()), dec.saw_bare_line_ending());
+        }
+    }
+    (out, None, dec.saw_bare_line_ending())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+    #[test]
+    fn owned_input_matches_reference(
+        data in proptest::collection::vec(
+            proptest::prop_oneof![
+                4 => proptest::prelude::any::<u8>(),
+                2 => proptest::strategy::Just(b'.'),
+                3 => proptest::strategy::Just(b'\r'),
+                3 => proptest::strategy::Just(b'\n'),
+                6 => proptest::strategy::Just(b'a'),
+            ],
+            0..800,
+        ),
+        cuts in proptest::collection::vec(0usize..300, 0..10),
+    ) {
+        // The decoder keeps an undecided tail (a final CR) for more input, so end the input.
+        let mut data = data;
+        data.extend_from_slice(b"\r\n.\r\nREST");
+        proptest::prop_assert_eq!(decode_owned(&data, &cuts), reference(&data));
+    }
+}

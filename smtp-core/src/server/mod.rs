@@ -157,6 +157,17 @@ impl Server {
         crate::data::append_input(&mut self.input, bytes);
     }
 
+    /// Like [`feed`](Self::feed), for a buffer the host owns (the one a socket read filled):
+    /// when no earlier input is pending, the buffer is taken over without a copy, and
+    /// [`Event::Data`] chunks are slices of it. Bytes fed after the session closed are ignored.
+    pub fn feed_bytes(&mut self, bytes: BytesMut) {
+        if matches!(self.mode, Mode::Closed) {
+            return;
+        }
+        self.activity = true;
+        crate::data::append_owned(&mut self.input, bytes);
+    }
+
     /// The next event, or `None` when more input (or an answer to a pending decision) is needed.
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.events.is_empty() {

@@ -67,6 +67,17 @@ pub fn drive(
     chunk: usize,
     decide: &mut dyn FnMut(&Event) -> Decision,
 ) -> Transcript {
+    drive_with(config, input, chunk, false, decide)
+}
+
+/// Like [`drive`], with `Server::feed_bytes` (owned input) when `owned`.
+pub fn drive_with(
+    config: &Config,
+    input: &[u8],
+    chunk: usize,
+    owned: bool,
+    decide: &mut dyn FnMut(&Event) -> Decision,
+) -> Transcript {
     let mut server = Server::new(config.clone());
     let mut t = Transcript {
         out: String::new(),
@@ -75,7 +86,11 @@ pub fn drive(
     };
     pump(&mut server, &mut t, decide);
     for piece in input.chunks(chunk.max(1)) {
-        server.feed(piece);
+        if owned {
+            server.feed_bytes(bytes::BytesMut::from(piece));
+        } else {
+            server.feed(piece);
+        }
         pump(&mut server, &mut t, decide);
     }
     t.closed = server.is_closed();
@@ -93,6 +108,11 @@ pub fn drive_all_splits(
     for chunk in 1..=512 {
         let t = drive(config, input, chunk, decide);
         assert_eq!(t, whole, "transcript differs at chunk size {chunk}");
+        let t = drive_with(config, input, chunk, true, decide);
+        assert_eq!(
+            t, whole,
+            "owned input: transcript differs at chunk size {chunk}"
+        );
     }
     whole
 }
