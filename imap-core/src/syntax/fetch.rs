@@ -6,7 +6,7 @@ use super::datetime::{DateTime, date_time};
 use super::flag::{FlagFetch, flag_fetch, paren_list, write_list};
 use super::literal::{
     PResult, Writer, astring_utf8, byte, fail, is_atom_char, kw, literal_header, nstring, number,
-    number64, nz_number, sp,
+    number64, nz_number, sp, upper,
 };
 use crate::render::{Partial, Section, SectionText};
 
@@ -267,8 +267,9 @@ pub(crate) fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
         .take_while(|&&b| is_atom_char(b) && b != b'[')
         .count();
     let (name, r) = i.split_at(n);
-    let up = name.to_ascii_uppercase();
-    let a = match up.as_slice() {
+    let (ubuf, ulen) = upper(name);
+    let up = &ubuf[..ulen];
+    let a = match up {
         b"ENVELOPE" => FetchAttr::Envelope,
         b"FLAGS" => FetchAttr::Flags,
         b"INTERNALDATE" => FetchAttr::InternalDate,
@@ -645,9 +646,10 @@ pub(crate) fn fetch_item(i: &[u8]) -> PResult<'_, FetchItem<'_>> {
         .take_while(|&&b| is_atom_char(b) && b != b'[')
         .count();
     let (name, r) = i.split_at(n);
-    let up = name.to_ascii_uppercase();
-    if matches!(up.as_slice(), b"BODY" | b"BINARY" | b"BINARY.SIZE") && r.first() == Some(&b'[') {
-        if up == b"BODY" {
+    let (ubuf, ulen) = upper(name);
+    let up = &ubuf[..ulen];
+    if matches!(up, b"BODY" | b"BINARY" | b"BINARY.SIZE") && r.first() == Some(&b'[') {
+        if up == b"BODY".as_slice() {
             let (r, section) = section(r)?;
             let (r, origin) = origin(r)?;
             let (r, _) = sp(r)?;
@@ -662,7 +664,7 @@ pub(crate) fn fetch_item(i: &[u8]) -> PResult<'_, FetchItem<'_>> {
             ));
         }
         let (r, part) = binary_part(r)?;
-        if up == b"BINARY.SIZE" {
+        if up == b"BINARY.SIZE".as_slice() {
             let (r, _) = sp(r)?;
             let (r, size) = number(r)?;
             return Ok((r, FetchItem::BinarySize { part, size }));
@@ -673,7 +675,7 @@ pub(crate) fn fetch_item(i: &[u8]) -> PResult<'_, FetchItem<'_>> {
         return Ok((r, FetchItem::Binary { part, origin, data }));
     }
     let (r, _) = sp(r)?;
-    let item = match up.as_slice() {
+    let item = match up {
         b"FLAGS" => {
             let (r, f) = paren_list(r, flag_fetch)?;
             return Ok((r, FetchItem::Flags(f)));
@@ -702,7 +704,7 @@ pub(crate) fn fetch_item(i: &[u8]) -> PResult<'_, FetchItem<'_>> {
             }
             let (r2, raw) = sexpr(r)?;
             let c = Cow::Borrowed(raw);
-            let it = match up.as_slice() {
+            let it = match up {
                 b"ENVELOPE" => FetchItem::Envelope(c),
                 b"BODYSTRUCTURE" => FetchItem::BodyStructure(c),
                 _ => FetchItem::Body(c),

@@ -68,6 +68,20 @@ pub fn is_list_char(b: u8) -> bool {
     CLASS[b as usize] & LIST != 0
 }
 
+/// ASCII-uppercases a keyword into a stack buffer (no allocation); longer words give `b""`,
+/// which matches no keyword.
+#[inline]
+pub(crate) fn upper(word: &[u8]) -> ([u8; 32], usize) {
+    let mut buf = [0u8; 32];
+    if word.len() > buf.len() {
+        return (buf, 0);
+    }
+    for (d, s) in buf.iter_mut().zip(word) {
+        *d = s.to_ascii_uppercase();
+    }
+    (buf, word.len())
+}
+
 /// `atom`: returns the bytes (always ASCII).
 pub(crate) fn atom(i: &[u8]) -> PResult<'_, &[u8]> {
     take_while1(is_atom_char).parse(i)

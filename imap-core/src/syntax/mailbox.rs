@@ -56,6 +56,9 @@ impl Mailbox {
         if utf8_mode || !s.is_ascii() {
             // RFC 6855 (or a client sending raw UTF-8, which is unambiguous).
             Mailbox::new(s)
+        } else if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
+            // Plain printable ASCII is its own modified UTF-7 encoding.
+            Mailbox::new(s)
         } else {
             Mailbox::new(decode_utf7(s)?)
         }

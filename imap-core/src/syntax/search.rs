@@ -4,7 +4,7 @@
 use super::atom::Atom;
 use super::datetime::{Date, date};
 use super::flag::Flag;
-use super::literal::{PResult, Writer, astring_utf8, atom, fail, kw, number, number64, sp};
+use super::literal::{PResult, Writer, astring_utf8, atom, fail, kw, number, number64, sp, upper};
 use super::sequence::{SequenceSet, sequence_set};
 use crate::render::MessageView;
 
@@ -87,7 +87,8 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         }
         _ => {
             let (r, name) = atom(i)?;
-            let up = name.to_ascii_uppercase();
+            let (ubuf, ulen) = upper(name);
+            let up = &ubuf[..ulen];
             let s = |r| -> PResult<'_, String> {
                 let (r, _) = sp(r)?;
                 astring_utf8(r)
@@ -100,7 +101,7 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
                 let (r, _) = sp(r)?;
                 number(r)
             };
-            Ok(match up.as_slice() {
+            Ok(match up {
                 b"ALL" => (r, SearchKey::All),
                 b"ANSWERED" => (r, SearchKey::Answered),
                 b"BCC" => s(r).map(|(r, v)| (r, SearchKey::Bcc(v)))?,
@@ -123,7 +124,7 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
                         Flag::Keyword(a) => a,
                         _ => return fail(i),
                     };
-                    if up == b"KEYWORD" {
+                    if up == b"KEYWORD".as_slice() {
                         (r, SearchKey::Keyword(a))
                     } else {
                         (r, SearchKey::Unkeyword(a))
