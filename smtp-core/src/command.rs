@@ -627,7 +627,122 @@ const V_STARTTLS: u64 = verb_key(b"STARTTLS");
 const V_AUTH: u64 = verb_key(b"AUTH");
 
 /// Parses one command line (without the CRLF).
+///
+/// Hand-written fast paths take the common shapes (`MAIL FROM:<local@domain>` and
+/// `RCPT TO:<local@domain>` with plain ASCII addresses, with or without parameters, and the
+/// bare `DATA`, `RSET`, `QUIT`, `NOOP`); everything else, and anything a fast path is not sure
+/// about, goes to [`parse_reference`]. Both give the same result for every line (proptest and
+/// the `smtp_command` fuzz target check it).
 pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
+    match fast_path(line) {
+        Some(r) => r,
+        None => parse_reference(line),
+    }
+}
+
+/// ASCII atext, `.` and `@`: the bytes of a plain address.
+static PLAIN_ADDR: [bool; 256] = {
+    let mut t = table(0);
+    let mut i = 0x80;
+    while i < 256 {
+        t[i] = false;
+        i += 1;
+    }
+    t[b'.' as usize] = true;
+    t[b'@' as usize] = true;
+    t
+};
+
+/// The first four bytes, lower-cased for letters (exact for keywords made of letters only:
+/// `b | 0x20` equals a lower-case letter only for that letter and its upper case).
+#[inline]
+fn word4(line: &[u8]) -> u32 {
+    u32::from_le_bytes([line[0], line[1], line[2], line[3]]) | 0x2020_2020
+}
+
+const fn lower4(k: &[u8; 4]) -> u32 {
+    u32::from_le_bytes(*k) | 0x2020_2020
+}
+
+/// `<local@domain>` at the start of `i` with a plain ASCII dot-atom local part and an LDH
+/// domain: returns (address, rest after `>`). `None` for anything else (the grammar decides).
+#[inline]
+fn plain_path(i: &[u8]) -> Option<(&str, &[u8])> {
+    let body = i.strip_prefix(b"<")?;
+    let n = body.iter().position(|&b| !PLAIN_ADDR[usize::from(b)])?;
+    if body[n] != b'>' || n > MAX_PATH_LEN {
+        return None;
+    }
+    let addr = &body[..n];
+    let at = memchr::memchr(b'@', addr)?;
+    let (local, domain) = (&addr[..at], &addr[at + 1..]);
+    if local.is_empty()
+        || local[0] == b'.'
+        || local[local.len() - 1] == b'.'
+        || memchr::memmem::find(local, b"..").is_some()
+    {
+        return None;
+    }
+    for label in domain.split(|&b| b == b'.') {
+        if label.is_empty()
+            || label[0] == b'-'
+            || label[label.len() - 1] == b'-'
+            || !label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return None;
+        }
+    }
+    let rest = &body[n + 1..];
+    if !rest.is_empty() && rest[0] != b' ' && rest[0] != b'\t' {
+        return None;
+    }
+    Some((std::str::from_utf8(addr).ok()?, rest))
+}
+
+/// The fast paths of [`parse_command`]; `None` hands the line to [`parse_reference`].
+#[inline]
+fn fast_path(line: &[u8]) -> Option<Result<Command<'_>, ParseError>> {
+    const MAIL: u32 = lower4(b"MAIL");
+    const RCPT: u32 = lower4(b"RCPT");
+    const DATA: u32 = lower4(b"DATA");
+    const RSET: u32 = lower4(b"RSET");
+    const QUIT: u32 = lower4(b"QUIT");
+    const NOOP: u32 = lower4(b"NOOP");
+    if line.len() < 4 {
+        return None;
+    }
+    let w = word4(line);
+    if line.len() == 4 {
+        return match w {
+            DATA => Some(Ok(Command::Data)),
+            RSET => Some(Ok(Command::Rset)),
+            QUIT => Some(Ok(Command::Quit)),
+            NOOP => Some(Ok(Command::Noop)),
+            _ => None,
+        };
+    }
+    if w == MAIL && line.len() > 11 && line[4..10].eq_ignore_ascii_case(b" FROM:") {
+        let (addr, rest) = plain_path(&line[10..])?;
+        return Some(mail_params(rest).map(|params| Command::Mail {
+            from: ReversePath::Address(Cow::Borrowed(addr)),
+            params,
+        }));
+    }
+    if w == RCPT && line.len() > 9 && line[4..8].eq_ignore_ascii_case(b" TO:") {
+        let (addr, rest) = plain_path(&line[8..])?;
+        return Some(rcpt_params(rest).map(|params| Command::Rcpt {
+            to: Cow::Borrowed(addr),
+            params,
+        }));
+    }
+    None
+}
+
+/// Parses one command line (without the CRLF) with the full grammar only: the reference the
+/// fast paths of [`parse_command`] are checked against.
+pub fn parse_reference(line: &[u8]) -> Result<Command<'_>, ParseError> {
     let sp = memchr::memchr(b' ', line);
     let (verb, args, had_space) = match sp {
         Some(n) => (&line[..n], &line[n + 1..], true),

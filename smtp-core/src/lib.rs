@@ -15,7 +15,7 @@ mod secret;
 pub mod server;
 
 pub use client::{Capabilities, Client, ClientConfig, ClientEvent, Envelope};
-pub use command::{Command, ParseError, ReversePath, parse_command};
+pub use command::{Command, ParseError, ReversePath, parse_command, parse_reference};
 pub use data::{
     BareLinePolicy, DecodeStatus, DotStuffer, DotUnstuffer, append_input, append_owned,
 };

@@ -277,3 +277,72 @@ proptest! {
         }
     }
 }
+
+/// Lines near the shapes the parser's fast paths take (and just off them).
+fn command_like() -> impl Strategy<Value = Vec<u8>> {
+    let verb = prop_oneof![
+        Just("MAIL FROM:"),
+        Just("mail from:"),
+        Just("MaIl FrOm:"),
+        Just("MAIL FROM: "),
+        Just("MAIL  FROM:"),
+        Just("RCPT TO:"),
+        Just("rcpt to:"),
+        Just("RCPT TO: "),
+        Just("RCPT"),
+        Just("MAIL"),
+        Just("DATA"),
+        Just("data"),
+        Just("RSET"),
+        Just("QUIT"),
+        Just("NOOP"),
+        Just("EHLO "),
+        Just("BDAT "),
+        Just("AUTH "),
+        Just("MAIM FROM:"),
+        Just("RCPU TO:"),
+        Just("M@IL FROM:"),
+        Just("DAT"),
+        Just("DATA "),
+    ];
+    let addr = "(<(@[a-z]{1,3}:)?[a-zA-Z0-9.!#_+=?~\"\\\\ -]{0,12}(@[a-zA-Z0-9.\\[\\]_-]{0,12})?>?|<>|<postmaster>|<Postmaster@x\\.org>|<é@x\\.org>)?";
+    let params = prop::collection::vec(
+        prop_oneof![
+            Just(" SIZE=123"),
+            Just(" BODY=8BITMIME"),
+            Just(" SMTPUTF8"),
+            Just(" NOTIFY=SUCCESS,FAILURE"),
+            Just(" ORCPT=rfc822;a@b.c"),
+            Just(" RET=HDRS"),
+            Just(" ENVID=x+41"),
+            Just(" AUTH=<>"),
+            Just(" X=1"),
+            Just(" "),
+            Just("\t"),
+            Just("x"),
+            Just(" SIZE="),
+        ],
+        0..4,
+    );
+    (verb, addr, params).prop_map(|(v, a, p)| {
+        let mut l = v.as_bytes().to_vec();
+        l.extend_from_slice(a.as_bytes());
+        for x in p {
+            l.extend_from_slice(x.as_bytes());
+        }
+        l
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// The fast paths of `parse_command` give exactly what the full grammar gives.
+    #[test]
+    fn fast_path_equals_reference(line in prop_oneof![
+        3 => command_like(),
+        1 => prop::collection::vec(any::<u8>(), 0..80),
+    ]) {
+        prop_assert_eq!(parse_command(&line), smtp_core::parse_reference(&line));
+    }
+}
