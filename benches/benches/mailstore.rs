@@ -7,6 +7,11 @@
 //! * `search_subject_100k`: subject substring search over 100,000 messages (target <= 300 ms),
 //!   next to a baseline scanning a prebuilt `Vec<String>` of lowercase subjects.
 //! * `open_100k`: reopen the 100,000-message redb store (index rebuilt from disk).
+//! * `cold_100k/open_then_select` (target <= 300 ms): open the 100,000-message store and
+//!   SELECT the mailbox, timed without dropping the previous handle; prints the resident
+//!   memory the open handle adds, per message.
+//! * `open_1000_accounts/open` (target well under 100 ms): open a store of 1,000 accounts
+//!   (default folders, 20 messages each), timed without the drop.
 //!
 //! Run: `cargo bench -p benches --bench mailstore -- --warm-up-time 1 --measurement-time 3`
 use std::sync::Arc;
@@ -202,7 +207,123 @@ fn big_mailbox(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Cold SELECT: open and select timed, the drop of the handle not.
+    let mut g = c.benchmark_group("cold_100k");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("open_then_select", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                let s = RedbStore::open(&path).expect("reopen");
+                let sel = rt.block_on(s.select(inbox)).expect("select");
+                total += t.elapsed();
+                assert_eq!(sel.messages.len(), BIG);
+                drop(sel);
+                drop(s);
+            }
+            total
+        })
+    });
+    g.finish();
+    let before = resident_bytes();
+    let s = RedbStore::open(&path).expect("reopen");
+    let n = rt.block_on(s.select(inbox)).expect("select").messages.len();
+    let after = resident_bytes();
+    eprintln!(
+        "resident memory added by an open handle after SELECT of {n} messages: {} bytes/message (RSS {} -> {} MiB; includes redb's page cache)",
+        after.saturating_sub(before) / n.max(1) as u64,
+        before >> 20,
+        after >> 20
+    );
+    drop(s);
 }
 
-criterion_group!(benches, appends, big_mailbox);
+/// Resident set size of this process (Linux), 0 elsewhere.
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+const ACCOUNTS: usize = 1_000;
+
+/// The default folders a server creates for each account.
+fn folders() -> Vec<(MailboxName, Option<mailstore::SpecialUse>)> {
+    use mailstore::SpecialUse;
+    [
+        ("INBOX", None),
+        ("草稿箱", Some(SpecialUse::Drafts)),
+        ("已发送", Some(SpecialUse::Sent)),
+        ("已删除", Some(SpecialUse::Trash)),
+        ("垃圾邮件", Some(SpecialUse::Junk)),
+    ]
+    .into_iter()
+    .map(|(n, su)| (MailboxName::new(n).expect("name"), su))
+    .collect()
+}
+const PER_ACCOUNT: usize = 20;
+
+fn many_accounts(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = Instant::now();
+    {
+        let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir.path()).expect("open"));
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for w in 0..64 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    for a in (w..ACCOUNTS).step_by(64) {
+                        let me = AccountId::new(&format!("user{a}@example.edu.cn")).expect("id");
+                        store
+                            .create_account(&me, &folders())
+                            .await
+                            .expect("account");
+                        let inbox = store
+                            .mailbox_id(&me, &MailboxName::inbox())
+                            .await
+                            .expect("inbox");
+                        for n in 0..PER_ACCOUNT {
+                            store
+                                .append(inbox, message(a * PER_ACCOUNT + n), Flags::empty(), 0)
+                                .await
+                                .expect("append");
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.expect("task");
+            }
+        });
+    }
+    eprintln!(
+        "built a {ACCOUNTS}-account store ({} messages) in {:?}",
+        ACCOUNTS * PER_ACCOUNT,
+        t.elapsed()
+    );
+    let mut g = c.benchmark_group("open_1000_accounts");
+    g.sample_size(10);
+    g.bench_function("open", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                let s = RedbStore::open(dir.path()).expect("reopen");
+                total += t.elapsed();
+                drop(s);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, appends, big_mailbox, many_accounts);
 criterion_main!(benches);
