@@ -123,7 +123,7 @@ pub use password::{
 pub use protocol_auth::MAX_SECRET_BYTES;
 pub use random::{RandomSource, SeededRandom, SystemRandomSource};
 #[cfg(feature = "redb")]
-pub use redb_store::RedbStore;
+pub use redb_store::{DEFAULT_LOG_BATCH, RedbStore};
 pub use second_factor::{BindStart, BoundFactor};
 pub use secret::{SecretBytes, SecretString, ServerKey, Tag};
 pub use service::{AuthService, NewAccount};

@@ -2,7 +2,10 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::account::{Account, DomainPolicy};
 use crate::address::Address;
@@ -19,10 +22,33 @@ const LOGINS: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_logins
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_audit");
 const BLOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_blocks");
 
-/// Accounts, domain policies and both logs in one redb file. Records are JSON. Each call is
-/// one transaction, committed durably before it returns.
+/// Login-log entries committed without fsync before a durable commit (see [`RedbStore`]).
+pub const DEFAULT_LOG_BATCH: u32 = 128;
+/// Age of the oldest non-durable login-log entry that makes the next append durable.
+const LOG_BATCH_AGE: Duration = Duration::from_secs(1);
+
+/// Accounts, domain policies, IP blocks and both logs in one redb file. Records are JSON. Each
+/// call is one transaction.
+///
+/// Durability: everything that changes an account, a policy, a block or the audit log is
+/// committed durably (fsync) before the call returns. Login-log appends are not: they are
+/// committed without fsync, and every [`DEFAULT_LOG_BATCH`]-th append (or the first one more
+/// than a second after the last durable commit), any durable write, [`flush`](Self::flush)
+/// and dropping the store make them durable. A crash of the process or machine therefore loses
+/// at most the last `log_batch - 1` login-log entries; hosts bound that by time by calling
+/// [`AuthService::flush`](crate::AuthService::flush) on a timer (e.g. every second) and at
+/// shutdown. This keeps logins from being capped at the disk's fsync rate under an attack.
 pub struct RedbStore {
     db: Database,
+    log_batch: u32,
+    /// Non-durable login-log commits since the last durable commit, and when that was.
+    unflushed: Mutex<(u32, Instant)>,
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -48,7 +74,57 @@ impl RedbStore {
             tx.open_table(BLOCKS).map_err(store_err)?;
         }
         tx.commit().map_err(store_err)?;
-        Ok(RedbStore { db })
+        Ok(RedbStore {
+            db,
+            log_batch: DEFAULT_LOG_BATCH,
+            unflushed: Mutex::new((0, Instant::now())),
+        })
+    }
+
+    /// Sets how many login-log entries may be committed without fsync before a durable
+    /// commit (at least 1; 1 makes every append durable, the behaviour before batching).
+    pub fn with_log_batch(mut self, n: u32) -> Self {
+        self.log_batch = n.max(1);
+        self
+    }
+
+    /// Makes every login-log entry appended so far durable (one fsync if any is pending).
+    pub fn flush(&self) -> Result<(), Error> {
+        // The write transaction first, then the counter: the order append_login takes them.
+        let tx = self.db.begin_write().map_err(store_err)?;
+        let mut u = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
+        if u.0 == 0 {
+            return tx.abort().map_err(store_err);
+        }
+        // An empty durable commit makes the earlier non-durable ones durable.
+        tx.commit().map_err(store_err)?;
+        *u = (0, Instant::now());
+        Ok(())
+    }
+
+    fn append_login_batched(&self, event: &LoginEvent) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(event).map_err(store_err)?;
+        let mut tx = self.db.begin_write().map_err(store_err)?;
+        {
+            let mut t = tx.open_table(LOGINS).map_err(store_err)?;
+            let next = t
+                .last()
+                .map_err(store_err)?
+                .map_or(0, |(k, _)| k.value() + 1);
+            t.insert(next, bytes.as_slice()).map_err(store_err)?;
+        }
+        // Write transactions are serialized by redb, so this lock is never contended long.
+        let mut u = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
+        let durable = u.0 + 1 >= self.log_batch || u.1.elapsed() >= LOG_BATCH_AGE;
+        if durable {
+            tx.commit().map_err(store_err)?;
+            *u = (0, Instant::now());
+        } else {
+            tx.set_durability(Durability::None).map_err(store_err)?;
+            tx.commit().map_err(store_err)?;
+            u.0 += 1;
+        }
+        Ok(())
     }
 
     /// Deletes login-log and audit-log entries older than `before` (both logs are kept in
@@ -213,7 +289,7 @@ impl AuthStore for RedbStore {
     }
 
     fn append_login(&self, event: &LoginEvent) -> Result<(), Error> {
-        self.append(LOGINS, event)
+        self.append_login_batched(event)
     }
 
     fn logins(&self, account: Option<&Address>, limit: usize) -> Result<Vec<LoginEvent>, Error> {
@@ -288,5 +364,9 @@ impl AuthStore for RedbStore {
             tx.commit().map_err(store_err)?;
         }
         Ok(old.len())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        RedbStore::flush(self)
     }
 }

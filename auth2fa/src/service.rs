@@ -627,6 +627,13 @@ impl<S: AuthStore> AuthService<S> {
         self.store.logins(a.as_ref(), limit)
     }
 
+    /// Makes the login log written so far durable. Hosts call it on a timer (e.g. every
+    /// second) and at shutdown; see `RedbStore` for what a crash can lose
+    /// otherwise.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.store.flush()
+    }
+
     /// Records an administrator action with its result (D6).
     pub fn record_admin_action(&self, event: AuditEvent) -> Result<(), Error> {
         self.store.append_audit(&event)

@@ -38,6 +38,12 @@ pub trait AuthStore: Send + Sync {
     /// The newest `limit` audit events, newest first.
     fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error>;
 
+    /// Makes every log entry appended so far durable, for stores that batch log writes
+    /// (`RedbStore` does). The default does nothing.
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Persists an IP block (replacing any stored block of the same network). Called once
     /// when a block starts, never per failed attempt. The default keeps nothing: blocks then
     /// live in memory only and are lost on restart.

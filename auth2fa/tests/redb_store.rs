@@ -255,3 +255,31 @@ fn memory_caps_apply_to_loaded_blocks() {
     let listed: Vec<String> = s.blocks(T0).iter().map(|b| b.network.to_string()).collect();
     assert_eq!(listed, ["192.0.2.3/32", "192.0.2.4/32"]);
 }
+
+#[test]
+fn batched_login_log_is_kept_on_drop_and_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.redb");
+    let svc = |path: &std::path::Path| {
+        AuthService::new(
+            RedbStore::open(path).unwrap().with_log_batch(1000),
+            ServerKey::from_bytes([42; 32]),
+            Config::insecure_fast_for_tests(),
+        )
+        .unwrap()
+    };
+    {
+        let s = svc(&path);
+        for i in 0..5u8 {
+            let _ = s.authenticate(Protocol::Imap, A, PW, ip(&format!("192.0.2.{i}")), T0);
+        }
+        s.flush().unwrap();
+        s.flush().unwrap(); // nothing pending: no error
+        for i in 5..8u8 {
+            let _ = s.authenticate(Protocol::Pop3, A, PW, ip(&format!("192.0.2.{i}")), T0);
+        }
+        assert_eq!(s.login_log(None, 100).unwrap().len(), 8);
+    } // dropping the store makes the rest durable
+    let s = svc(&path);
+    assert_eq!(s.login_log(None, 100).unwrap().len(), 8);
+}

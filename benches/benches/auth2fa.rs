@@ -4,7 +4,10 @@
 //! * a full `authenticate` (app password, with block bookkeeping, login log and last-use
 //!   update) and a refused attempt from a blocked IP;
 //! * the IP block table after 1,000,000 distinct attacking addresses: the capped table
-//!   (default 200,000 counters) next to an uncapped one, with memory printed.
+//!   (default 200,000 counters) next to an uncapped one, with memory printed;
+//! * a failed `authenticate` on `RedbStore` (wrong password, fast argon2 so the store shows):
+//!   login log durable on every attempt (`with_log_batch(1)`, the old behaviour) next to the
+//!   default batch (fsync every 128 entries or 1 s).
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -137,5 +140,46 @@ fn block_table(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, verification, full_authenticate, block_table);
+fn redb_failed_login(c: &mut Criterion) {
+    let mut g = c.benchmark_group("auth2fa_redb_failed_authenticate");
+    for (name, batch) in [
+        ("log_durable_each", 1),
+        ("log_batched_128", auth2fa::DEFAULT_LOG_BATCH),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = auth2fa::RedbStore::open(dir.path().join("auth.redb"))
+            .unwrap()
+            .with_log_batch(batch);
+        let s = AuthService::new(
+            store,
+            ServerKey::from_bytes([9; 32]),
+            Config::insecure_fast_for_tests(),
+        )
+        .unwrap()
+        .with_random(Arc::new(SeededRandom::new(5)));
+        let mut n = NewAccount::new(USER, PW);
+        n.must_change_password = false;
+        s.create_account(n, NOW).unwrap();
+        let mut i = 0u32;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                // A fresh address each time (one wrong secret per address never blocks).
+                i = i.wrapping_add(1);
+                let ip = IpAddr::from((0x0a00_0000 | (i & 0x00ff_ffff)).to_be_bytes());
+                let r = s.authenticate(Protocol::Imap, USER, black_box("wrong-pass"), ip, NOW);
+                assert!(r.is_err());
+            })
+        });
+        drop(s);
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    verification,
+    full_authenticate,
+    block_table,
+    redb_failed_login
+);
 criterion_main!(benches);
