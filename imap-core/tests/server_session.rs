@@ -598,3 +598,37 @@ fn alerts_any_time_but_not_after_close() {
     s.bye("shutting down");
     assert!(s.alert("x").is_err());
 }
+
+#[test]
+fn select_answered_read_only_behaves_like_examine() {
+    let mut s = Server::new(config());
+    s.feed(
+        format!("{LOGIN}a SELECT shared\r\nb STORE 1 +FLAGS (\\Seen)\r\nc EXPUNGE\r\n").as_bytes(),
+    );
+    assert!(matches!(s.poll_event(), Some(Event::Login { .. })));
+    s.auth_accept().unwrap();
+    match s.poll_event() {
+        Some(Event::Select { read_only, .. }) => assert!(!read_only, "the client asked for SELECT"),
+        other => panic!("expected Select, got {other:?}"),
+    }
+    s.select_ok_read_only(SelectInfo {
+        flags: vec![Flag::Seen, Flag::Deleted],
+        uids: vec![7],
+        uid_validity: 3,
+        uid_next: 8,
+        ..SelectInfo::default()
+    })
+    .unwrap();
+    // The session refuses the changes itself: no Store or Expunge event reaches the host.
+    while let Some(ev) = s.poll_event() {
+        assert!(
+            !matches!(ev, Event::Store { .. } | Event::Expunge { .. }),
+            "a read-only mailbox must not produce {ev:?}"
+        );
+    }
+    let out = String::from_utf8_lossy(s.transmit()).into_owned();
+    assert!(out.contains("* OK [PERMANENTFLAGS ()]"), "{out}");
+    assert!(out.contains("a OK [READ-ONLY]"), "{out}");
+    assert!(lines_after(&out, "\r\nb ").starts_with("\r\nb NO"), "{out}");
+    assert!(lines_after(&out, "\r\nc ").starts_with("\r\nc NO"), "{out}");
+}

@@ -508,7 +508,11 @@ impl ImapSession {
                     changed,
                     ..SelectInfo::default()
                 };
-                self.core.select_ok(info).map_err(e)?;
+                if writable {
+                    self.core.select_ok(info).map_err(e)?;
+                } else {
+                    self.core.select_ok_read_only(info).map_err(e)?;
+                }
                 self.selected = Some(Selected {
                     id,
                     rights,

@@ -187,6 +187,18 @@ impl Server {
     /// Opens the mailbox of [`super::Event::Select`]: sends FLAGS, EXISTS, PERMANENTFLAGS,
     /// UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (and QRESYNC data), then the tagged OK.
     pub fn select_ok(&mut self, info: SelectInfo) -> Result<(), Error> {
+        self.select_ok_with(info, false)
+    }
+
+    /// Like [`Server::select_ok`], but opens the mailbox read-only even for SELECT: the tagged
+    /// OK carries `[READ-ONLY]`, PERMANENTFLAGS is empty, and STORE, EXPUNGE, MOVE and APPEND's
+    /// implicit changes to it are refused by the session. For hosts whose user may read but not
+    /// change the mailbox (a read-only shared mailbox, RFC 4314 rights without `s`, `w`, `t`).
+    pub fn select_ok_read_only(&mut self, info: SelectInfo) -> Result<(), Error> {
+        self.select_ok_with(info, true)
+    }
+
+    fn select_ok_with(&mut self, info: SelectInfo, force_read_only: bool) -> Result<(), Error> {
         let Some(PendingKind::Select {
             read_only,
             condstore,
@@ -194,7 +206,7 @@ impl Server {
         else {
             return Err(self.wrong("select_ok"));
         };
-        let (read_only, condstore) = (*read_only, *condstore);
+        let (read_only, condstore) = (*read_only || force_read_only, *condstore);
         if !strictly_ascending(&info.uids) {
             return Err(Error::InvalidValue(
                 "SelectInfo.uids must be strictly ascending and non-zero",
