@@ -32,8 +32,13 @@ fuzz_target!(|data: &[u8]| {
     let mut out = Vec::new();
     let mut msg_size = 0u64;
     let mut decisions = 0usize;
-    for piece in input.chunks(chunk) {
-        s.feed(piece);
+    for (i, piece) in input.chunks(chunk).enumerate() {
+        // Both input paths: borrowed (copied in) and owned (taken over when nothing is pending).
+        if i % 2 == 1 {
+            s.feed_bytes(bytes::BytesMut::from(piece));
+        } else {
+            s.feed(piece);
+        }
         while let Some(ev) = s.poll_event() {
             decisions += 1;
             let yes = (piece.first().copied().unwrap_or(0) as usize + decisions) % 5 != 0;
