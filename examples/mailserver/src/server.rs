@@ -73,6 +73,16 @@ async fn serve_app(app: Arc<App>) -> Result<(), ServeError> {
 
     let queue_task = tokio::spawn(crate::queue::worker(app.clone()));
     let alert_task = tokio::spawn(crate::app::alert_worker(app.clone()));
+    // auth2fa's redb store batches the login log without fsync; make it durable every second.
+    let flush_app = app.clone();
+    let flush_task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let app = flush_app.clone();
+            let _ = tokio::task::spawn_blocking(move || app.auth.flush()).await;
+        }
+    });
     let admin_app = app.clone();
     let admin_task = tokio::spawn(crate::adminsock::serve(
         admin_listener,
@@ -119,6 +129,9 @@ async fn serve_app(app: Arc<App>) -> Result<(), ServeError> {
     admin_task.abort();
     queue_task.abort();
     alert_task.abort();
+    flush_task.abort();
+    let flush_app = app.clone();
+    let _ = tokio::task::spawn_blocking(move || flush_app.auth.flush()).await;
     let _ = std::fs::remove_file(crate::adminsock::socket_path(&data));
     tracing::info!("stopped");
     Ok(())
