@@ -293,31 +293,10 @@ fn smtp_delivery_submission_and_shared_mailboxes() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("530 5.7.0"));
     // curl's smtp URL: inbound delivery on the SMTP port.
-    let mail = server.dir.path().join("curl-mail.txt");
-    std::fs::write(
-        &mail,
+    server.curl_deliver(
+        "ext@other.example",
+        &addr("eve"),
         "From: <ext@other.example>\r\nSubject: via curl\r\n\r\ncurl body\r\n",
-    )
-    .unwrap();
-    let out = server.run(
-        "curl",
-        &[
-            "-sS",
-            "--max-time",
-            "20",
-            &format!("smtp://127.0.0.1:{}", server.port("smtp")),
-            "--mail-from",
-            "ext@other.example",
-            "--mail-rcpt",
-            &addr("eve"),
-            "--upload-file",
-            &mail.to_string_lossy(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "curl smtp: {}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let log = server.cli_ok(&["log", "mail", "--account", &addr("eve")], None);
     assert!(
@@ -364,28 +343,11 @@ fn mbsync_syncs_both_ways() {
     let server = start_standard();
     let alice = addr("alice");
     // One message on the server before the first sync.
-    let mail = server.dir.path().join("m1.txt");
-    std::fs::write(
-        &mail,
+    server.curl_deliver(
+        "ext@other.example",
+        &alice,
         "From: <ext@other.example>\r\nSubject: from the server\r\n\r\nserver side\r\n",
-    )
-    .unwrap();
-    let out = server.run(
-        "curl",
-        &[
-            "-sS",
-            "--max-time",
-            "20",
-            &format!("smtp://127.0.0.1:{}", server.port("smtp")),
-            "--mail-from",
-            "ext@other.example",
-            "--mail-rcpt",
-            &alice,
-            "--upload-file",
-            &mail.to_string_lossy(),
-        ],
     );
-    assert!(out.status.success());
     let local = server.dir.path().join("maildir");
     std::fs::create_dir_all(&local).unwrap();
     let pw = server.dir.path().join("pw");

@@ -244,6 +244,35 @@ impl Server {
         stdout
     }
 
+    /// Delivers `message` from `from` to `rcpt` on the inbound SMTP port with curl's smtp URL,
+    /// asserting that curl succeeded.
+    pub fn curl_deliver(&self, from: &str, rcpt: &str, message: &str) {
+        let file = self.dir.path().join(format!("curl-{rcpt}.eml"));
+        std::fs::write(&file, message).unwrap();
+        let url = format!("smtp://127.0.0.1:{}", self.port("smtp"));
+        let path = file.to_string_lossy();
+        let out = self.run(
+            "curl",
+            &[
+                "-sS",
+                "--max-time",
+                "20",
+                &url,
+                "--mail-from",
+                from,
+                "--mail-rcpt",
+                rcpt,
+                "--upload-file",
+                &path,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "curl smtp: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs an external client (curl, swaks, mbsync) bounded by 60 s.
     pub fn run(&self, program: &str, args: &[&str]) -> Output {
         let mut cmd = Command::new(program);
