@@ -6,6 +6,11 @@
 //! variant are never an end of data, so SMTP smuggling is impossible. Bare CR and bare LF are
 //! either passed through and flagged (the server then rejects the message) or normalised to CRLF.
 
+mod dispatch;
+
+#[doc(hidden)]
+pub use dispatch::Simd;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 /// What to do with a bare CR or bare LF inside DATA.
@@ -66,6 +71,7 @@ pub struct DotUnstuffer {
     line_start: bool,
     policy: BareLinePolicy,
     bare: bool,
+    simd: Simd,
 }
 
 enum Scan {
@@ -79,40 +85,86 @@ enum Scan {
     BareCr(usize),
 }
 
-/// Returns true when the 64 bytes `w[1..65]` need no attention: every LF follows a CR, every
-/// CR is followed by an LF (the last one is checked with the next block) and no dot starts a
-/// line. `w[0]` is the byte before the block. Branch-free, so the compiler vectorises it.
-#[inline]
+/// 1 when byte `c`, preceded by `p`, needs attention: an LF not after a CR, a byte other
+/// than LF after a CR, or a dot that starts a line.
+#[inline(always)]
+fn flag(p: u8, c: u8) -> u8 {
+    let lf = u8::from(c == b'\n');
+    let cr_before = u8::from(p == b'\r');
+    let dot_at_start = u8::from(p == b'\n') & u8::from(c == b'.');
+    (lf ^ cr_before) | dot_at_start
+}
+
+/// Returns true when none of the 64 bytes `w[1..65]` needs attention (see [`flag`]; a CR in
+/// the last byte is checked with the next block). `w[0]` is the byte before the block.
+/// Branch-free, so the compiler vectorises it (SSE2 by default; AVX2 and AVX-512 in the copies
+/// of the decoder that [`dispatch`] compiles for them).
+#[inline(always)]
 fn block_plain(w: &[u8]) -> bool {
     let (prev, cur) = (&w[..64], &w[1..65]);
     let mut bad = 0u8;
     for (&p, &c) in prev.iter().zip(cur) {
-        let lf = u8::from(c == b'\n');
-        let cr_before = u8::from(p == b'\r');
-        let dot_at_start = u8::from(p == b'\n') & u8::from(c == b'.');
-        bad |= (lf ^ cr_before) | dot_at_start;
+        bad |= flag(p, c);
     }
     bad == 0
 }
 
+/// Index in `w[1..65]` of the first byte that needs attention, in a block that
+/// [`block_plain`] found has one (63 if it has none).
+#[inline(always)]
+fn first_flag(w: &[u8]) -> usize {
+    let mut flags = [0u8; 64];
+    for (f, (&p, &c)) in flags.iter_mut().zip(w[..64].iter().zip(&w[1..65])) {
+        *f = flag(p, c);
+    }
+    let (words, _) = flags.as_chunks::<8>();
+    for (k, word) in words.iter().enumerate() {
+        let x = u64::from_le_bytes(*word);
+        if x != 0 {
+            return k * 8 + x.trailing_zeros() as usize / 8;
+        }
+    }
+    63
+}
+
+/// What the first flagged byte `b[q]` is, given that every byte before it needs no attention.
+#[inline(always)]
+fn classify(b: &[u8], q: usize) -> Scan {
+    if b[q - 1] == b'\r' && b[q] != b'\n' {
+        Scan::BareCr(q - 1)
+    } else if b[q] == b'\n' {
+        Scan::BareLf(q)
+    } else {
+        // A dot after a CRLF.
+        Scan::LineStart(q)
+    }
+}
+
+/// Finds the first place in `b` that needs attention. `b[0]` never starts a line (the decoder
+/// looks at line starts before calling this).
+#[inline(always)]
 fn scan(b: &[u8]) -> Scan {
     let len = b.len();
-    let mut p = 0;
+    // When b[0] is neither CR nor LF it needs no look, and as the byte before the first block
+    // it lets the block check start at once (no scalar search for the first line end).
+    let mut p = usize::from(!matches!(b.first(), None | Some(b'\r' | b'\n')));
     loop {
-        // Fast path: skip whole 64-byte blocks of ordinary CRLF text.
+        // Fast path: whole 64-byte blocks. b[p - 1] needs no look (checked, or b[0] above).
         if p >= 1 && p + 64 <= len {
-            let start = p;
-            while p + 64 <= len && block_plain(&b[p - 1..p + 64]) {
+            while p + 64 <= len {
+                let w = &b[p - 1..p + 64];
+                if !block_plain(w) {
+                    return classify(b, p + first_flag(w));
+                }
                 p += 64;
             }
-            if p != start {
-                match b[p - 1] {
-                    // b[p - 2] is CR (checked): p starts a line.
-                    b'\n' if p == len || b[p] == b'.' => return Scan::LineStart(p),
-                    // Its LF (or not) is looked at below.
-                    b'\r' => p -= 1,
-                    _ => {}
-                }
+            // Fewer than 64 bytes left, b[p - 1] was checked in the last block.
+            match b[p - 1] {
+                // b[p - 2] is CR: p starts a line.
+                b'\n' if p == len || b[p] == b'.' => return Scan::LineStart(p),
+                // Its LF (or not) is looked at below.
+                b'\r' => p -= 1,
+                _ => {}
             }
         }
         let j = match memchr::memchr2(b'\r', b'\n', &b[p..]) {
@@ -143,6 +195,7 @@ impl DotUnstuffer {
             line_start: true,
             policy,
             bare: false,
+            simd: Simd::Auto,
         }
     }
 
@@ -154,7 +207,28 @@ impl DotUnstuffer {
     /// Decodes as much of `input` as possible, consuming it from the front and calling `emit`
     /// with each decoded piece. Stops after the end-of-data line, or when the rest of the input
     /// cannot be decided without more bytes (at most `CRLF.CR` stays in `input`).
+    ///
+    /// On x86-64 CPUs with AVX2 or AVX-512 (checked at run time) this runs a copy of the
+    /// decoder compiled for them, which scans 1.5 to 2 times as fast; the result is the same.
     pub fn decode(&mut self, input: &mut BytesMut, emit: &mut impl FnMut(Bytes)) -> DecodeStatus {
+        dispatch::decode(self, input, emit)
+    }
+
+    /// Chooses which compiled copy of the decoder runs (default: the best the CPU supports).
+    /// For tests and benchmarks that compare the copies; the output is identical.
+    #[doc(hidden)]
+    pub fn simd(mut self, simd: Simd) -> Self {
+        self.simd = simd;
+        self
+    }
+
+    /// The decoder, generic over the instruction set: inlined into each [`dispatch`] variant.
+    #[inline(always)]
+    fn decode_portable(
+        &mut self,
+        input: &mut BytesMut,
+        emit: &mut impl FnMut(Bytes),
+    ) -> DecodeStatus {
         loop {
             if self.line_start {
                 match input.first() {

@@ -1,8 +1,31 @@
 //! The DATA unstuffer against a byte-at-a-time reference, with special sequences at every
-//! offset around its 64-byte fast-path blocks.
+//! offset around its 64-byte fast-path blocks. Every compiled copy of the decoder that this
+//! CPU can run (portable, AVX2, AVX-512) is checked.
 
 use bytes::BytesMut;
+use smtp_core::data::Simd;
 use smtp_core::{BareLinePolicy, DecodeStatus, DotUnstuffer};
+
+/// The copies of the decoder this CPU runs (each once).
+fn copies() -> Vec<Simd> {
+    let mut v = vec![Simd::Portable];
+    for s in [Simd::Avx2, Simd::Avx512, Simd::Auto] {
+        if !v.contains(&s.effective()) {
+            v.push(s.effective());
+        }
+    }
+    v
+}
+
+#[test]
+fn auto_runs_the_best_copy_the_cpu_has() {
+    let best = *copies().last().unwrap();
+    assert_eq!(Simd::Auto.effective(), best);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        assert_ne!(best, Simd::Portable, "AVX2 is there but not used");
+    }
+}
 
 /// Byte-at-a-time reference: (data, bytes consumed through the end line, saw bare CR/LF).
 fn reference(input: &[u8]) -> (Vec<u8>, Option<usize>, bool) {
@@ -31,8 +54,8 @@ fn reference(input: &[u8]) -> (Vec<u8>, Option<usize>, bool) {
     (out, None, bare)
 }
 
-fn decode(input: &[u8], split: usize) -> (Vec<u8>, Option<usize>, bool) {
-    let mut dec = DotUnstuffer::new(BareLinePolicy::Reject);
+fn decode(input: &[u8], split: usize, simd: Simd) -> (Vec<u8>, Option<usize>, bool) {
+    let mut dec = DotUnstuffer::new(BareLinePolicy::Reject).simd(simd);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let mut fed = 0;
@@ -77,11 +100,13 @@ fn matches_reference_at_every_offset() {
             let want = reference(&input);
             for split in [0, 1, k, k + 1, k + pat.len(), input.len() / 2, input.len()] {
                 let split = split.min(input.len());
-                assert_eq!(
-                    decode(&input, split),
-                    want,
-                    "pattern {pat:?} at {k}, split {split}"
-                );
+                for simd in copies() {
+                    assert_eq!(
+                        decode(&input, split, simd),
+                        want,
+                        "pattern {pat:?} at {k}, split {split}, {simd:?}"
+                    );
+                }
             }
         }
     }
@@ -89,8 +114,8 @@ fn matches_reference_at_every_offset() {
 
 /// The owned-input path (`append_owned`, what `Server::feed_bytes` does) at arbitrary splits
 /// decodes exactly like the byte-wise reference.
-fn decode_owned(input: &[u8], cuts: &[usize]) -> (Vec<u8>, Option<usize>, bool) {
-    let mut dec = DotUnstuffer::new(BareLinePolicy::Reject);
+fn decode_owned(input: &[u8], cuts: &[usize], simd: Simd) -> (Vec<u8>, Option<usize>, bool) {
+    let mut dec = DotUnstuffer::new(BareLinePolicy::Reject).simd(simd);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let (mut fed, mut rest) = (0, input);
@@ -130,6 +155,49 @@ proptest::proptest! {
         // The decoder keeps an undecided tail (a final CR) for more input, so end the input.
         let mut data = data;
         data.extend_from_slice(b"\r\n.\r\nREST");
-        proptest::prop_assert_eq!(decode_owned(&data, &cuts), reference(&data));
+        let want = reference(&data);
+        for simd in copies() {
+            proptest::prop_assert_eq!(decode_owned(&data, &cuts, simd), want.clone(), "{:?}", simd);
+        }
+    }
+}
+
+/// Long runs of plain text (so that whole 64-byte blocks are checked at once) broken by line
+/// endings, stuffed dots and bare CR/LF at random places.
+fn long_lines() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let token = prop_oneof![
+        8 => Just(&b"\r\n"[..]),
+        2 => Just(&b"\r\n."[..]),
+        1 => Just(&b"\r\n.."[..]),
+        1 => Just(&b"\n"[..]),
+        1 => Just(&b"\r"[..]),
+        1 => Just(&b"\n."[..]),
+        1 => Just(&b"\r."[..]),
+        1 => Just(&b"."[..]),
+    ];
+    proptest::collection::vec((0usize..200, token), 0..40).prop_map(|parts| {
+        let mut v = Vec::new();
+        for (run, tok) in parts {
+            v.extend((0..run).map(|i| b'a' + (i % 26) as u8));
+            v.extend_from_slice(tok);
+        }
+        v
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+    #[test]
+    fn long_lines_match_reference(
+        data in long_lines(),
+        cuts in proptest::collection::vec(0usize..3000, 0..6),
+    ) {
+        let mut data = data;
+        data.extend_from_slice(b"\r\n.\r\nREST");
+        let want = reference(&data);
+        for simd in copies() {
+            proptest::prop_assert_eq!(decode_owned(&data, &cuts, simd), want.clone(), "{:?}", simd);
+        }
     }
 }

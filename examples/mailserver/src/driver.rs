@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -49,6 +50,12 @@ impl ConnInfo {
 pub trait Session: Send {
     /// Bytes read from the client.
     fn feed(&mut self, data: &[u8]);
+    /// Bytes read from the client, in a buffer the session may keep (the driver allocates a
+    /// new one when it does). A core that can take input over without a copy (smtp-core's
+    /// `feed_bytes`) overrides this; the default copies through [`feed`](Self::feed).
+    fn feed_owned(&mut self, data: BytesMut) {
+        self.feed(&data);
+    }
     /// Drains the core's events and answers them; may await the store and auth.
     fn process(&mut self, conn: &ConnInfo) -> impl Future<Output = Next> + Send;
     /// Bytes the core wants written.
@@ -134,6 +141,18 @@ pub struct Timeouts {
     pub slow_client: Duration,
 }
 
+/// Reads at most `size` bytes into `buf` (which is empty), reusing its allocation when
+/// nobody else holds it.
+async fn read_some<R: AsyncRead + Unpin>(
+    conn: &mut R,
+    buf: &mut BytesMut,
+    size: usize,
+) -> io::Result<usize> {
+    buf.reserve(size);
+    let mut limited = (&mut *conn).take(size as u64);
+    limited.read_buf(buf).await
+}
+
 const MIN_BUF: usize = 4 * 1024;
 const MAX_BUF: usize = 64 * 1024;
 
@@ -171,7 +190,10 @@ pub async fn run<S: Session>(
         Conn::Plain(stream)
     };
 
-    let mut buf = vec![0u8; MIN_BUF];
+    // Each read fills `buf`'s spare capacity and is handed to the session as its own
+    // `BytesMut`; when the session dropped it, `reserve` reuses the same allocation.
+    let mut buf = BytesMut::new();
+    let mut read_size = MIN_BUF;
     let mut last_activity = Instant::now();
     // Since when the client's input has ended in the middle of a line.
     let mut partial_since: Option<Instant> = None;
@@ -222,23 +244,23 @@ pub async fn run<S: Session>(
                 deadline = deadline.min(d);
             }
             tokio::select! {
-                r = conn.read(&mut buf), if session.wants_input() => {
+                r = read_some(&mut conn, &mut buf, read_size), if session.wants_input() => {
                     match r {
                         Ok(0) | Err(_) => break 'conn,
                         Ok(n) => {
                             last_activity = Instant::now();
-                            if buf[n - 1] == b'\n' {
+                            if buf.last() == Some(&b'\n') {
                                 partial_since = None;
                             } else if partial_since.is_none() {
                                 partial_since = Some(last_activity);
                             }
-                            session.feed(&buf[..n]);
-                            // Grow only while the client streams; shrink back when it stops.
-                            if n == buf.len() && buf.len() < MAX_BUF {
-                                buf.resize(buf.len() * 2, 0);
-                            } else if n < MIN_BUF && buf.len() > MIN_BUF {
-                                buf.truncate(MIN_BUF);
-                                buf.shrink_to_fit();
+                            session.feed_owned(buf.split());
+                            // Read more at once only while the client streams; back to small
+                            // reads when it stops.
+                            if n == read_size && read_size < MAX_BUF {
+                                read_size *= 2;
+                            } else if n < MIN_BUF {
+                                read_size = MIN_BUF;
                             }
                         }
                     }

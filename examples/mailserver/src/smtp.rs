@@ -509,6 +509,11 @@ impl Session for SmtpSession {
         self.core.feed(data);
     }
 
+    fn feed_owned(&mut self, data: bytes::BytesMut) {
+        // DATA chunks become slices of this buffer: no copy into the core.
+        self.core.feed_bytes(data);
+    }
+
     async fn process(&mut self, conn: &ConnInfo) -> Next {
         while let Some(ev) = self.core.poll_event() {
             match self.answer(ev, conn).await {

@@ -3,7 +3,7 @@ mailboxes, restricted accounts, and the no-smarthost refusal."""
 import smtplib
 import ssl
 
-from common import (DOMAIN, HOST, PASSWORD, addr, check, cli, deliver, expect_error, pop3, port,
+from common import (DOMAIN, HOST, PASSWORD, addr, check, cli, deliver, expect_error, imap, pop3, port,
                     smtp_in, submission, tls_context)
 
 alice, bob, carol, dave = addr("alice"), addr("bob"), addr("carol"), addr("dave")
@@ -156,6 +156,35 @@ s.login(alice, PASSWORD)
 s.sendmail(alice, [bob], ("From: %s\r\nSubject: over 465\r\n\r\nx\r\n" % alice).encode())
 s.quit()
 check(any("over 465" in m for m in inbox(bob)), "submissions (implicit TLS) delivers")
+
+# A large message (about 3 MiB, so it arrives in many reads) with dot-stuffed lines and UTF-8
+# text is stored byte for byte.
+lines = []
+for i in range(56000):
+    if i % 7 == 0:
+        lines.append(".leading dot %d 点" % i)
+    elif i % 11 == 0:
+        lines.append("..two dots %d" % i)
+    elif i % 13 == 0:
+        lines.append(".")
+    else:
+        lines.append("line %d 正文内容 %s" % (i, "x" * (i % 90)))
+big_body = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+big = ("From: <big@other.example>\r\nTo: <%s>\r\nSubject: big-one\r\n\r\n" % bob).encode() + big_body
+s = smtp_in()
+s.sendmail("big@other.example", [bob], big)
+s.quit()
+m = imap()
+m.login(bob, PASSWORD)
+m.select("INBOX")
+typ, data = m.search(None, "SUBJECT", "big-one")
+num = data[0].split()[-1]
+typ, data = m.fetch(num, "(BODY.PEEK[TEXT])")
+got = data[0][1]
+check(len(big) > 3_000_000 and got == big_body,
+      "a %d-byte message with dot lines is stored byte for byte (body %d, got %d)"
+      % (len(big), len(big_body), len(got)))
+m.logout()
 
 # The mail log records deliveries.
 log = cli("log", "mail", "--account", bob).stdout
