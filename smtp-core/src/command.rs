@@ -161,6 +161,8 @@ const fn table(kind: u8) -> [bool; 256] {
             3 => (b >= 33 && b <= 60) || (b >= 62 && b <= 126) || b >= 0x80,
             // base64 alphabet and padding
             4 => b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=',
+            // esmtp-keyword characters (after the first), ORCPT address types
+            5 => b.is_ascii_alphanumeric() || b == b'-',
             _ => false,
         };
         i += 1;
@@ -173,6 +175,7 @@ static QTEXT: [bool; 256] = table(1);
 static LDH: [bool; 256] = table(2);
 static VALUE: [bool; 256] = table(3);
 static BASE64: [bool; 256] = table(4);
+static KEYWORD: [bool; 256] = table(5);
 
 /// Decimal digits to u64, `None` on overflow or a non-digit.
 fn parse_u64(d: &[u8]) -> Option<u64> {
@@ -315,7 +318,7 @@ fn next_param(i: &[u8]) -> Option<(&[u8], Param<'_>)> {
     }
     let kw_len = i
         .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
+        .position(|&b| !KEYWORD[usize::from(b)])
         .unwrap_or(i.len());
     let (kw, rest) = i.split_at(kw_len);
     match rest.split_first() {
@@ -444,19 +447,21 @@ fn rcpt_params(mut i: &[u8]) -> Result<RcptParams<'_>, ParseError> {
                 return Err(ParseError::Syntax("duplicate parameter"));
             }
             let bad = ParseError::Syntax("bad ORCPT value");
-            let semi = v.iter().position(|&b| b == b';').ok_or(bad)?;
+            let semi = memchr::memchr(b';', v).ok_or(bad)?;
             let (t, a) = (&v[..semi], &v[semi + 1..]);
             if t.is_empty()
-                || !t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                || !t.iter().all(|&b| KEYWORD[usize::from(b)])
                 || a.is_empty()
                 || a.len() > 500
                 || !is_xtext(a)
             {
                 return Err(bad);
             }
+            // Both parts are ASCII (checked above): one UTF-8 check, split at the ';'.
+            let (t, a) = to_str(v).ok_or(bad)?.split_at(semi);
             p.orcpt = Some(Orcpt {
-                addr_type: Cow::Borrowed(to_str(t).ok_or(bad)?),
-                addr: Cow::Borrowed(to_str(a).ok_or(bad)?),
+                addr_type: Cow::Borrowed(t),
+                addr: Cow::Borrowed(&a[1..]),
             });
         } else {
             return Err(ParseError::UnknownParameter);
@@ -629,8 +634,8 @@ const V_AUTH: u64 = verb_key(b"AUTH");
 /// Parses one command line (without the CRLF).
 ///
 /// Hand-written fast paths take the common shapes (`MAIL FROM:<local@domain>` and
-/// `RCPT TO:<local@domain>` with plain ASCII addresses, with or without parameters, and the
-/// bare `DATA`, `RSET`, `QUIT`, `NOOP`); everything else, and anything a fast path is not sure
+/// `RCPT TO:<local@domain>` with plain ASCII addresses, with or without parameters, the
+/// bare `DATA`, `RSET`, `QUIT`, `NOOP`, and `EHLO`, `HELO`, `AUTH`, `BDAT` with arguments); everything else, and anything a fast path is not sure
 /// about, goes to [`parse_reference`]. Both give the same result for every line (proptest and
 /// the `smtp_command` fuzz target check it).
 pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
@@ -710,6 +715,10 @@ fn fast_path(line: &[u8]) -> Option<Result<Command<'_>, ParseError>> {
     const RSET: u32 = lower4(b"RSET");
     const QUIT: u32 = lower4(b"QUIT");
     const NOOP: u32 = lower4(b"NOOP");
+    const EHLO: u32 = lower4(b"EHLO");
+    const HELO: u32 = lower4(b"HELO");
+    const AUTH: u32 = lower4(b"AUTH");
+    const BDAT: u32 = lower4(b"BDAT");
     if line.len() < 4 {
         return None;
     }
@@ -722,6 +731,16 @@ fn fast_path(line: &[u8]) -> Option<Result<Command<'_>, ParseError>> {
             NOOP => Some(Ok(Command::Noop)),
             _ => None,
         };
+    }
+    // Verbs whose arguments the grammar path hands to the same functions: skip its verb split.
+    if line[4] == b' ' {
+        match w {
+            EHLO => return Some(parse_domain_arg(&line[5..]).map(Command::Ehlo)),
+            HELO => return Some(parse_domain_arg(&line[5..]).map(Command::Helo)),
+            AUTH => return Some(parse_auth(&line[5..])),
+            BDAT => return Some(parse_bdat(&line[5..])),
+            _ => {}
+        }
     }
     if w == MAIL && line.len() > 11 && line[4..10].eq_ignore_ascii_case(b" FROM:") {
         let (addr, rest) = plain_path(&line[10..])?;

@@ -185,6 +185,12 @@ pub fn xtext_encode(b: &[u8]) -> String {
 }
 
 pub(crate) fn is_xtext(s: &[u8]) -> bool {
+    // The common case, no "+XX" escape: one branch-free pass over the bytes.
+    if memchr::memchr(b'+', s).is_none() {
+        return s
+            .iter()
+            .fold(true, |ok, &b| ok & (b > 32) & (b < 127) & (b != b'='));
+    }
     let mut i = 0;
     while i < s.len() {
         let b = s[i];
