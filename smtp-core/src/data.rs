@@ -262,8 +262,17 @@ impl DotUnstuffer {
                     return DecodeStatus::NeedMore;
                 }
                 Scan::LineStart(n) => {
-                    emit(input.split_to(n).freeze());
-                    self.line_start = true;
+                    if input.get(n) == Some(&b'.') && input.get(n + 1).is_some_and(|&b| b != b'\r')
+                    {
+                        // A stuffed dot (not the end line): the line so far and the dot leave
+                        // the buffer in one split, the dot is cut off the emitted piece.
+                        let mut piece = input.split_to(n + 1);
+                        piece.truncate(n);
+                        emit(piece.freeze());
+                    } else {
+                        emit(input.split_to(n).freeze());
+                        self.line_start = true;
+                    }
                 }
                 Scan::BareLf(n) | Scan::BareCr(n) => {
                     self.bare = true;
