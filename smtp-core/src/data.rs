@@ -151,6 +151,12 @@ fn scan(b: &[u8]) -> Scan {
     loop {
         // Fast path: whole 64-byte blocks. b[p - 1] needs no look (checked, or b[0] above).
         if p >= 1 && p + 64 <= len {
+            // Two blocks per check while there is room: one branch per 128 bytes.
+            while p + 128 <= len
+                && block_plain(&b[p - 1..p + 64]) & block_plain(&b[p + 63..p + 128])
+            {
+                p += 128;
+            }
             while p + 64 <= len {
                 let w = &b[p - 1..p + 64];
                 if !block_plain(w) {
