@@ -48,6 +48,32 @@ pub fn frame_command(buf: &[u8], max_line: usize, max_literal: u64) -> Frame {
     }
 }
 
+/// How many complete commands `buf` holds, counting at most to `limit + 1`. Literal data is
+/// skipped, so the lines of a pipelined APPEND message do not count as commands.
+pub(crate) fn count_commands(buf: &[u8], limit: usize) -> usize {
+    let (mut count, mut scan) = (0, 0);
+    while count <= limit {
+        let Some(pos) = memchr::memchr(b'\n', &buf[scan..]) else {
+            break;
+        };
+        let lf = scan + pos;
+        match literal_marker(&buf[scan..=lf]) {
+            None => {
+                count += 1;
+                scan = lf + 1;
+            }
+            Some((n, _)) => match usize::try_from(n)
+                .ok()
+                .and_then(|n| (lf + 1).checked_add(n))
+            {
+                Some(end) if end <= buf.len() => scan = end,
+                _ => break,
+            },
+        }
+    }
+    count
+}
+
 /// If the line (ending in LF) ends with a literal header `{n}`, `{n+}` or `{n-}`, its size and
 /// kind.
 pub(crate) fn literal_marker(line: &[u8]) -> Option<(u64, LiteralKind)> {
@@ -99,5 +125,15 @@ mod tests {
         assert_eq!(literal_marker(b"a LOGIN {}\r\n"), None);
         assert_eq!(literal_marker(b"a LOGIN x}\r\n"), None);
         assert_eq!(literal_marker(b"a {99999999999999999999}\r\n"), None);
+    }
+
+    #[test]
+    fn counts_commands_not_literal_lines() {
+        let b = b"a APPEND x {12+}\r\n1\r\n2\r\n3\r\n4\r\n\r\nb NOOP\r\nc NOOP\r\nd NO";
+        assert_eq!(count_commands(b, 10), 3);
+        assert_eq!(count_commands(b, 1), 2, "stops counting past the limit");
+        assert_eq!(count_commands(b"a APPEND x {100+}\r\n1\r\n2\r\n", 10), 0);
+        assert_eq!(count_commands(b"a NOOP\r\nb NOOP\nc", 10), 2);
+        assert_eq!(count_commands(b"a {9999999999999999999}\r\nx\r\n", 10), 0);
     }
 }

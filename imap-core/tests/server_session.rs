@@ -165,6 +165,41 @@ fn pipelining_limit_gives_bye() {
     assert!(s.is_closed());
 }
 
+/// The lines of a pipelined APPEND message (LITERAL+) are message data, not commands: a
+/// many-line message sent while another command is being answered does not trip the
+/// pipelining limit (mbsync pipelines APPENDs this way), while as many real commands do.
+#[test]
+fn pipelined_append_lines_are_not_commands() {
+    let cfg = Config {
+        tls: true,
+        max_pipelined: 3,
+        ..Config::default()
+    };
+    let body: String = (0..200).map(|i| format!("line {i}\r\n")).collect();
+    let input = format!(
+        "a LOGIN alice secret\r\nb APPEND INBOX {{{}+}}\r\n{body}\r\nc NOOP\r\n",
+        body.len()
+    );
+    let mut s = Server::new(cfg.clone());
+    s.feed(input.as_bytes());
+    // LOGIN is pending (not answered yet) and the APPEND waits behind it.
+    assert!(!s.is_closed(), "{}", String::from_utf8_lossy(s.transmit()));
+    let mut h = common::Host::default();
+    h.drive(&mut s);
+    let out = String::from_utf8_lossy(s.transmit()).into_owned();
+    assert!(!out.contains("BYE"), "{out}");
+    assert!(
+        out.contains("b OK [APPENDUID") && out.contains("c OK NOOP"),
+        "{out}"
+    );
+    assert_eq!(h.appended, vec![body.clone().into_bytes()]);
+
+    // The same number of lines as real commands is refused.
+    let mut s = Server::new(cfg);
+    s.feed(format!("a LOGIN alice secret\r\n{}", "x NOOP\r\n".repeat(200)).as_bytes());
+    assert!(s.is_closed());
+}
+
 #[test]
 fn too_many_bad_commands() {
     let input = "x\r\n".repeat(25);

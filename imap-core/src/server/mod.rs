@@ -598,7 +598,9 @@ impl Server {
                 Some(Code::Limit),
                 "Too much input while a command is in progress",
             );
-        } else if memchr::memchr_iter(b'\n', &self.inbuf).count() > self.cfg.max_pipelined {
+        } else if crate::framer::count_commands(&self.inbuf, self.cfg.max_pipelined)
+            > self.cfg.max_pipelined
+        {
             self.close_with_bye(Some(Code::Limit), "Too many pipelined commands");
         }
     }
