@@ -5,34 +5,8 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use smtp_core::data::Simd;
+use smtp_core::data::unstuff_reference;
 use smtp_core::{BareLinePolicy, DecodeStatus, DotUnstuffer};
-
-/// (data, bytes consumed through the end line, saw a bare CR/LF)
-fn reference(input: &[u8]) -> (Vec<u8>, Option<usize>, bool) {
-    let (mut out, mut bare, mut line_start, mut i) = (Vec::new(), false, true, 0);
-    while i < input.len() {
-        if line_start && input[i..].starts_with(b".\r\n") {
-            return (out, Some(i + 3), bare);
-        }
-        if line_start && input[i] == b'.' {
-            i += 1;
-            line_start = false;
-            continue;
-        }
-        line_start = false;
-        let c = input[i];
-        out.push(c);
-        if c == b'\r' && input.get(i + 1) == Some(&b'\n') {
-            out.push(b'\n');
-            i += 2;
-            line_start = true;
-        } else {
-            bare |= c == b'\r' || c == b'\n';
-            i += 1;
-        }
-    }
-    (out, None, bare)
-}
 
 fn decode(
     input: &[u8],
@@ -67,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     let (cuts, input) = rest.split_at((ncuts as usize % 8).min(rest.len()));
     // The decoder keeps an undecided tail (a final CR) for more input: end every input.
     let input = &[input, b"\r\n.\r\n"].concat()[..];
-    let want = reference(input);
+    let want = unstuff_reference(input);
     let mut copies = vec![Simd::Portable];
     for s in [Simd::Avx2, Simd::Avx512] {
         if !copies.contains(&s.effective()) {

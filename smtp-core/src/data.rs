@@ -300,6 +300,37 @@ impl DotUnstuffer {
     }
 }
 
+/// The byte-at-a-time definition of what [`DotUnstuffer`] does, which its tests and the
+/// `smtp_data` fuzz target check it against: returns the decoded data, how many input bytes
+/// were consumed through the end-of-data line (`None`: no end line), and whether a bare CR or
+/// LF was seen (with [`BareLinePolicy::Reject`], whose output this is).
+#[doc(hidden)]
+pub fn unstuff_reference(input: &[u8]) -> (Vec<u8>, Option<usize>, bool) {
+    let (mut out, mut bare, mut line_start, mut i) = (Vec::new(), false, true, 0);
+    while i < input.len() {
+        if line_start && input[i..].starts_with(b".\r\n") {
+            return (out, Some(i + 3), bare);
+        }
+        if line_start && input[i] == b'.' {
+            i += 1;
+            line_start = false;
+            continue;
+        }
+        line_start = false;
+        let c = input[i];
+        out.push(c);
+        if c == b'\r' && input.get(i + 1) == Some(&b'\n') {
+            out.push(b'\n');
+            i += 2;
+            line_start = true;
+        } else {
+            bare |= c == b'\r' || c == b'\n';
+            i += 1;
+        }
+    }
+    (out, None, bare)
+}
+
 /// Streaming dot-stuffer (client side): doubles a dot at the start of every line, turns bare CR
 /// and bare LF into CRLF, and writes the end-of-data line.
 #[derive(Debug, Clone)]

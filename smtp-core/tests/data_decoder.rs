@@ -4,6 +4,7 @@
 
 use bytes::BytesMut;
 use smtp_core::data::Simd;
+use smtp_core::data::unstuff_reference;
 use smtp_core::{BareLinePolicy, DecodeStatus, DotUnstuffer};
 
 /// The copies of the decoder this CPU runs (each once).
@@ -25,33 +26,6 @@ fn auto_runs_the_best_copy_the_cpu_has() {
     if std::arch::is_x86_feature_detected!("avx2") {
         assert_ne!(best, Simd::Portable, "AVX2 is there but not used");
     }
-}
-
-/// Byte-at-a-time reference: (data, bytes consumed through the end line, saw bare CR/LF).
-fn reference(input: &[u8]) -> (Vec<u8>, Option<usize>, bool) {
-    let (mut out, mut bare, mut line_start, mut i) = (Vec::new(), false, true, 0);
-    while i < input.len() {
-        if line_start && input[i..].starts_with(b".\r\n") {
-            return (out, Some(i + 3), bare);
-        }
-        if line_start && input[i] == b'.' {
-            i += 1;
-            line_start = false;
-            continue;
-        }
-        line_start = false;
-        let c = input[i];
-        out.push(c);
-        if c == b'\r' && input.get(i + 1) == Some(&b'\n') {
-            out.push(b'\n');
-            i += 2;
-            line_start = true;
-        } else {
-            bare |= c == b'\r' || c == b'\n';
-            i += 1;
-        }
-    }
-    (out, None, bare)
 }
 
 fn decode(input: &[u8], split: usize, simd: Simd) -> (Vec<u8>, Option<usize>, bool) {
@@ -97,7 +71,7 @@ fn matches_reference_at_every_offset() {
             input.extend_from_slice(pat);
             input.extend(std::iter::repeat_n(b'b', 260 - k));
             input.extend_from_slice(b"\r\n.\r\nREST");
-            let want = reference(&input);
+            let want = unstuff_reference(&input);
             for split in [0, 1, k, k + 1, k + pat.len(), input.len() / 2, input.len()] {
                 let split = split.min(input.len());
                 for simd in copies() {
@@ -155,7 +129,7 @@ proptest::proptest! {
         // The decoder keeps an undecided tail (a final CR) for more input, so end the input.
         let mut data = data;
         data.extend_from_slice(b"\r\n.\r\nREST");
-        let want = reference(&data);
+        let want = unstuff_reference(&data);
         for simd in copies() {
             proptest::prop_assert_eq!(decode_owned(&data, &cuts, simd), want.clone(), "{:?}", simd);
         }
@@ -195,7 +169,7 @@ proptest::proptest! {
     ) {
         let mut data = data;
         data.extend_from_slice(b"\r\n.\r\nREST");
-        let want = reference(&data);
+        let want = unstuff_reference(&data);
         for simd in copies() {
             proptest::prop_assert_eq!(decode_owned(&data, &cuts, simd), want.clone(), "{:?}", simd);
         }
