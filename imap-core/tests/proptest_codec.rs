@@ -30,6 +30,32 @@ fn any_string() -> impl Strategy<Value = String> {
         any::<String>().prop_map(|s| s.chars().take(10).collect()),
     ]
 }
+/// Whether every string of `key` can be written in `charset` (GB2312 cannot hold emoji; the
+/// writer would send an HTML numeric reference instead, which cannot round-trip).
+fn representable(key: &SearchKey, charset: Option<&str>) -> bool {
+    // No CHARSET, UTF-8 and US-ASCII: strings travel as UTF-8.
+    let Some(enc) = charset
+        .filter(|c| !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("US-ASCII"))
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+    else {
+        return true;
+    };
+    let ok = |s: &str| !enc.encode(s).2;
+    match key {
+        SearchKey::Subject(s)
+        | SearchKey::From(s)
+        | SearchKey::Text(s)
+        | SearchKey::Body(s)
+        | SearchKey::Bcc(s)
+        | SearchKey::Cc(s)
+        | SearchKey::To(s) => ok(s),
+        SearchKey::Header(h, v) => ok(h) && ok(v),
+        SearchKey::Not(k) => representable(k, charset),
+        SearchKey::Or(a, b) => representable(a, charset) && representable(b, charset),
+        SearchKey::And(v) => v.iter().all(|k| representable(k, charset)),
+        _ => true,
+    }
+}
 fn mailbox() -> impl Strategy<Value = Mailbox> {
     prop_oneof![
         Just("INBOX".to_string()),
@@ -271,9 +297,14 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
                 }),
             (
                 any::<bool>(),
+                // GB2312 / GBK / GB18030: the writer encodes the strings in the charset and
+                // the parser decodes them back (every generated string is representable).
                 option::of(prop_oneof![
                     Just("UTF-8".to_string()),
-                    Just("US-ASCII".to_string())
+                    Just("US-ASCII".to_string()),
+                    Just("GB2312".to_string()),
+                    Just("gbk".to_string()),
+                    Just("GB18030".to_string())
                 ]),
                 option::of(vec(
                     prop_oneof![
@@ -287,6 +318,9 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
                 )),
                 vec(search_key(), 1..4)
             )
+                .prop_filter("strings the charset can hold", |(_, charset, _, keys)| {
+                    keys.iter().all(|k| representable(k, charset.as_deref()))
+                })
                 .prop_map(|(uid, charset, ret, keys)| CommandBody::Search {
                     uid,
                     charset,

@@ -667,3 +667,45 @@ fn select_answered_read_only_behaves_like_examine() {
     assert!(lines_after(&out, "\r\nb ").starts_with("\r\nb NO"), "{out}");
     assert!(lines_after(&out, "\r\nc ").starts_with("\r\nc NO"), "{out}");
 }
+
+/// SEARCH CHARSET GB2312 (as Chinese clients send it, in a literal or in a quoted string with
+/// 8-bit bytes): the host gets the criteria decoded to UTF-8; an unknown charset is answered
+/// NO [BADCHARSET (...)] listing what works; bytes that are not GB2312 are a syntax error.
+#[test]
+fn search_charset_gb2312_reaches_the_host_as_utf8() {
+    let gb = b"\xbb\xe1\xd2\xe9"; // "会议" in GB2312
+    let mut s = Server::new_preauth(config());
+    let mut h = common::Host::default();
+    let mut input = b"a SELECT INBOX\r\nb SEARCH CHARSET GB2312 SUBJECT {4+}\r\n".to_vec();
+    input.extend_from_slice(gb);
+    input.extend_from_slice(b" UNSEEN\r\nc UID SEARCH CHARSET gbk OR FROM \"");
+    input.extend_from_slice(gb);
+    input.extend_from_slice(b"\" TO x\r\nd SEARCH CHARSET X-MARTIAN SUBJECT x\r\n");
+    input.extend_from_slice(b"e SEARCH CHARSET GB2312 SUBJECT \"\xbb\"\r\n");
+    input.extend_from_slice(b"f SEARCH CHARSET UTF-8 SUBJECT \"\xbb\xe1\"\r\n");
+    for chunk in [1, 3, 512] {
+        let mut s2 = Server::new_preauth(config());
+        let mut h2 = common::Host::default();
+        for piece in input.chunks(chunk) {
+            s2.feed(piece);
+            h2.drive(&mut s2);
+        }
+        let searches: Vec<&String> = h2.events.iter().filter(|e| e.contains("Search")).collect();
+        assert_eq!(searches.len(), 2, "{chunk}: {searches:?}");
+        assert!(searches[0].contains("Subject(\"会议\")"), "{}", searches[0]);
+        assert!(searches[1].contains("From(\"会议\")"), "{}", searches[1]);
+    }
+    s.feed(&input);
+    h.drive(&mut s);
+    let out = String::from_utf8_lossy(s.transmit()).into_owned();
+    assert!(out.contains("b OK") && out.contains("c OK"), "{out}");
+    assert!(
+        out.contains("d NO [BADCHARSET (UTF-8 US-ASCII GB2312 GBK GB18030"),
+        "{out}"
+    );
+    assert!(out.contains("e BAD"), "a lone GB2312 lead byte: {out}");
+    assert!(
+        out.contains("f BAD"),
+        "not UTF-8 under CHARSET UTF-8: {out}"
+    );
+}

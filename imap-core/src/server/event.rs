@@ -145,7 +145,9 @@ pub enum Event {
     Search {
         /// The criteria; every message-number set is already translated to a UID set.
         criteria: SearchKey,
-        /// `CHARSET` (only UTF-8 and US-ASCII reach the host).
+        /// `CHARSET` as the client named it. The criteria's strings are already decoded
+        /// from it to UTF-8 (GB2312, GBK, GB18030, Big5... see `syntax::charset`); an
+        /// unsupported charset was answered `NO [BADCHARSET]` and never reaches the host.
         charset: Option<String>,
         /// ESEARCH `RETURN` options, if any.
         ret: Option<Vec<SearchReturn>>,

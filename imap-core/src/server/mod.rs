@@ -1475,14 +1475,16 @@ impl Server {
                 ret,
                 criteria,
             } => {
-                if let Some(c) = &charset
-                    && !c.eq_ignore_ascii_case("UTF-8")
-                    && !c.eq_ignore_ascii_case("US-ASCII")
-                {
+                if !crate::syntax::charset::Charset::from_label(charset.as_deref()).is_supported() {
                     return self.tagged(
                         &tag,
                         Status::No,
-                        Some(Code::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])),
+                        Some(Code::BadCharset(
+                            crate::syntax::charset::ADVERTISED
+                                .iter()
+                                .map(|c| (*c).to_owned())
+                                .collect(),
+                        )),
                         "Unsupported charset",
                     );
                 }

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::atom::{Atom, Tag};
+use super::charset::Charset;
 use super::datetime::{DateTime, date_time};
 use super::fetch::{FetchAttr, FetchModifiers, fetch_atts, fetch_modifiers};
 use super::flag::{Flag, flag, flag_list, paren_list, write_list};
@@ -1070,7 +1071,7 @@ fn search(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
         r = r2;
     }
     let (r, charset) = charset_prefix(r)?;
-    let (r, criteria) = search_criteria(r)?;
+    let (r, criteria) = search_criteria(r, Charset::from_label(charset.as_deref()))?;
     Ok((
         r,
         CommandBody::Search {
@@ -1352,7 +1353,7 @@ impl CommandBody {
                     w.astring(c.as_bytes());
                     w.byte(b' ');
                 }
-                criteria.write_criteria(w);
+                criteria.write_criteria(w, Charset::from_label(charset.as_deref()));
             }
             CommandBody::Fetch {
                 uid,

@@ -171,6 +171,16 @@ pub(crate) fn number64(i: &[u8]) -> PResult<'_, u64> {
 /// `quoted`: the unescaped content, borrowed when there are no escapes. 8-bit content must be
 /// valid UTF-8 (IMAP4rev2 `QUOTED-CHAR`); CR, LF and NUL are never allowed.
 pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
+    quoted_checked(i, true)
+}
+
+/// `quoted` whose 8-bit content is not checked as UTF-8: for SEARCH strings in a declared
+/// non-UTF-8 `CHARSET`, which the caller decodes.
+pub(crate) fn quoted_8bit(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
+    quoted_checked(i, false)
+}
+
+fn quoted_checked(i: &[u8], utf8_only: bool) -> PResult<'_, Cow<'_, [u8]>> {
     if i.first() != Some(&b'"') {
         return fail(i);
     }
@@ -189,7 +199,7 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
                     }
                     None => Cow::Borrowed(&body[..k]),
                 };
-                if eight_bit && std::str::from_utf8(&content).is_err() {
+                if utf8_only && eight_bit && std::str::from_utf8(&content).is_err() {
                     return fail(i);
                 }
                 return Ok((&body[k + 1..], content));

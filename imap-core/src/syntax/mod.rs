@@ -1,6 +1,7 @@
 //! IMAP syntax: typed values, nom parsers and wire writers, shared by server and client.
 
 pub mod atom;
+pub mod charset;
 pub mod command;
 pub mod datetime;
 pub mod fetch;

@@ -2,9 +2,13 @@
 //! evaluator over one message.
 
 use super::atom::Atom;
+use super::charset::Charset;
 use super::datetime::{Date, date};
 use super::flag::Flag;
-use super::literal::{PResult, Writer, astring_utf8, atom, fail, kw, number, number64, sp, upper};
+use super::literal::{
+    PResult, Writer, astring, astring_utf8, atom, fail, kw, number, number64, quoted_8bit, sp,
+    upper,
+};
 use super::sequence::{SequenceSet, sequence_set};
 use crate::render::MessageView;
 
@@ -62,8 +66,21 @@ pub enum SearchKey {
 
 const MAX_DEPTH: usize = 32;
 
-/// `search-key`, nested at most 32 levels.
-pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
+/// A search string in `cs`: an astring, whose quoted form may also hold 8-bit bytes of a
+/// declared non-UTF-8 charset (clients send GB2312 that way), decoded strictly.
+fn search_string(i: &[u8], cs: Charset) -> PResult<'_, String> {
+    let (r, bytes) = match (cs, i.first()) {
+        (Charset::Known(_) | Charset::Unknown, Some(b'"')) => quoted_8bit(i)?,
+        _ => astring(i)?,
+    };
+    match cs.decode(&bytes) {
+        Some(s) => Ok((r, s)),
+        None => fail(i),
+    }
+}
+
+/// `search-key`, nested at most 32 levels; strings are in `cs`.
+pub(crate) fn search_key(i: &[u8], depth: usize, cs: Charset) -> PResult<'_, SearchKey> {
     if depth > MAX_DEPTH {
         return fail(i);
     }
@@ -72,7 +89,7 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
             let mut v = Vec::new();
             let mut r = &i[1..];
             loop {
-                let (r2, k) = search_key(r, depth + 1)?;
+                let (r2, k) = search_key(r, depth + 1, cs)?;
                 v.push(k);
                 match r2.first() {
                     Some(b' ') => r = &r2[1..],
@@ -91,7 +108,7 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
             let up = &ubuf[..ulen];
             let s = |r| -> PResult<'_, String> {
                 let (r, _) = sp(r)?;
-                astring_utf8(r)
+                search_string(r, cs)
             };
             let d = |r| -> PResult<'_, Date> {
                 let (r, _) = sp(r)?;
@@ -134,16 +151,16 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
                 b"NEW" => (r, SearchKey::New),
                 b"NOT" => {
                     let (r, _) = sp(r)?;
-                    let (r, k) = search_key(r, depth + 1)?;
+                    let (r, k) = search_key(r, depth + 1, cs)?;
                     (r, SearchKey::Not(Box::new(k)))
                 }
                 b"OLD" => (r, SearchKey::Old),
                 b"ON" => d(r).map(|(r, v)| (r, SearchKey::On(v)))?,
                 b"OR" => {
                     let (r, _) = sp(r)?;
-                    let (r, a) = search_key(r, depth + 1)?;
+                    let (r, a) = search_key(r, depth + 1, cs)?;
                     let (r, _) = sp(r)?;
-                    let (r, b) = search_key(r, depth + 1)?;
+                    let (r, b) = search_key(r, depth + 1, cs)?;
                     (r, SearchKey::Or(Box::new(a), Box::new(b)))
                 }
                 b"RECENT" => (r, SearchKey::Recent),
@@ -192,12 +209,12 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
 }
 
 /// The criteria of a SEARCH command: `search-key *(SP search-key)`, as a flat `And`.
-pub(crate) fn search_criteria(i: &[u8]) -> PResult<'_, SearchKey> {
+pub(crate) fn search_criteria(i: &[u8], cs: Charset) -> PResult<'_, SearchKey> {
     let mut v = Vec::new();
-    let (mut r, k) = search_key(i, 0)?;
+    let (mut r, k) = search_key(i, 0, cs)?;
     v.push(k);
     while r.first() == Some(&b' ') {
-        let (r2, k) = search_key(&r[1..], 0)?;
+        let (r2, k) = search_key(&r[1..], 0, cs)?;
         v.push(k);
         r = r2;
     }
@@ -215,12 +232,13 @@ pub(crate) fn charset_prefix(i: &[u8]) -> PResult<'_, Option<String>> {
 }
 
 impl SearchKey {
-    /// Writes the key; `And` at the top level is written without parentheses by the caller.
-    pub(crate) fn write(&self, w: &mut Writer) {
+    /// Writes the key, strings encoded in `cs`; `And` at the top level is written without
+    /// parentheses by the caller.
+    pub(crate) fn write(&self, w: &mut Writer, cs: Charset) {
         let s = |w: &mut Writer, k: &[u8], v: &str| {
             w.raw(k);
             w.byte(b' ');
-            w.astring(v.as_bytes());
+            w.astring(&cs.encode(v));
         };
         let d = |w: &mut Writer, k: &[u8], v: &Date| {
             w.raw(k);
@@ -241,7 +259,7 @@ impl SearchKey {
             SearchKey::Header(h, v) => {
                 s(w, b"HEADER", h);
                 w.byte(b' ');
-                w.astring(v.as_bytes());
+                w.astring(&cs.encode(v));
             }
             SearchKey::Keyword(a) => {
                 w.raw(b"KEYWORD ");
@@ -254,15 +272,15 @@ impl SearchKey {
             SearchKey::New => w.raw(b"NEW"),
             SearchKey::Not(k) => {
                 w.raw(b"NOT ");
-                k.write_nested(w)
+                k.write(w, cs)
             }
             SearchKey::Old => w.raw(b"OLD"),
             SearchKey::On(v) => d(w, b"ON", v),
             SearchKey::Or(a, b) => {
                 w.raw(b"OR ");
-                a.write_nested(w);
+                a.write(w, cs);
                 w.byte(b' ');
-                b.write_nested(w);
+                b.write(w, cs);
             }
             SearchKey::Recent => w.raw(b"RECENT"),
             SearchKey::Seen => w.raw(b"SEEN"),
@@ -293,7 +311,7 @@ impl SearchKey {
             SearchKey::SequenceSet(set) => set.write(w),
             SearchKey::And(v) => {
                 w.byte(b'(');
-                self.write_list(w, v);
+                Self::write_list(w, v, cs);
                 w.byte(b')');
             }
             SearchKey::ModSeq(n) => {
@@ -303,24 +321,21 @@ impl SearchKey {
         }
     }
 
-    fn write_nested(&self, w: &mut Writer) {
-        self.write(w)
-    }
-
-    fn write_list(&self, w: &mut Writer, v: &[SearchKey]) {
+    fn write_list(w: &mut Writer, v: &[SearchKey], cs: Charset) {
         for (k, key) in v.iter().enumerate() {
             if k > 0 {
                 w.byte(b' ');
             }
-            key.write(w);
+            key.write(w, cs);
         }
     }
 
-    /// Writes a top-level criteria list (an `And` is written without its parentheses).
-    pub(crate) fn write_criteria(&self, w: &mut Writer) {
+    /// Writes a top-level criteria list (an `And` is written without its parentheses),
+    /// strings encoded in `cs`.
+    pub(crate) fn write_criteria(&self, w: &mut Writer, cs: Charset) {
         match self {
-            SearchKey::And(v) if !v.is_empty() => self.write_list(w, v),
-            other => other.write(w),
+            SearchKey::And(v) if !v.is_empty() => Self::write_list(w, v, cs),
+            other => other.write(w, cs),
         }
     }
 
@@ -466,8 +481,11 @@ mod tests {
 
     #[test]
     fn parse_nested() {
-        let (r, k) =
-            search_criteria(b"OR (SEEN FLAGGED) NOT 1:3 UID 5:* SINCE 1-Feb-1994").unwrap();
+        let (r, k) = search_criteria(
+            b"OR (SEEN FLAGGED) NOT 1:3 UID 5:* SINCE 1-Feb-1994",
+            Charset::Utf8,
+        )
+        .unwrap();
         assert!(r.is_empty());
         let SearchKey::And(v) = k else { panic!() };
         assert_eq!(v.len(), 3);
@@ -477,8 +495,8 @@ mod tests {
     #[test]
     fn depth_limited() {
         let deep = "NOT ".repeat(40) + "ALL";
-        assert!(search_criteria(deep.as_bytes()).is_err());
+        assert!(search_criteria(deep.as_bytes(), Charset::Utf8).is_err());
         let ok = "NOT ".repeat(20) + "ALL";
-        assert!(search_criteria(ok.as_bytes()).is_ok());
+        assert!(search_criteria(ok.as_bytes(), Charset::Utf8).is_ok());
     }
 }
