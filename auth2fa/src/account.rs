@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::app_password::AppPasswordRecord;
 use crate::device::TrustedDeviceRecord;
-use crate::factor::FactorRecord;
+use crate::factor::{FactorKind, FactorRecord};
 use crate::network::{Place, RegionRule};
 use crate::password::PasswordHash;
 use crate::secret::Tag;
@@ -227,6 +227,12 @@ impl Account {
     /// Whether at least one second factor is bound.
     pub fn has_second_factor(&self) -> bool {
         !self.factors.is_empty()
+    }
+    /// Whether a factor of `kind` is bound to `target` (normalized phone, WeChat id, e-mail).
+    pub(crate) fn has_factor_target(&self, kind: FactorKind, target: &str) -> bool {
+        self.factors
+            .iter()
+            .any(|f| f.kind == kind && f.target.as_deref() == Some(target))
     }
     /// The login region rule.
     pub fn region_rule(&self) -> &RegionRule {

@@ -10,6 +10,7 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 use crate::account::{Account, DomainPolicy};
 use crate::address::Address;
 use crate::error::Error;
+use crate::factor::FactorKind;
 use crate::ip_block::BlockInfo;
 use crate::log::{AuditEvent, LoginEvent};
 use crate::network::Network;
@@ -21,6 +22,15 @@ const DOMAINS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_doma
 const LOGINS: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_logins");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("auth2fa_audit");
 const BLOCKS: TableDefinition<&str, &[u8]> = TableDefinition::new("auth2fa_blocks");
+/// Index: `kind \0 target \0 address` for every bound phone, WeChat id and backup e-mail.
+const FACTORS: TableDefinition<&str, ()> = TableDefinition::new("auth2fa_factor_index");
+/// Index: `address \0 seq` (seq big-endian) for every login-log entry that names an account.
+const LOGINS_BY_ACCOUNT: TableDefinition<&[u8], ()> =
+    TableDefinition::new("auth2fa_logins_by_account");
+/// Which indexes have been built (stores written before they existed get them at open).
+const META: TableDefinition<&str, u64> = TableDefinition::new("auth2fa_meta");
+const META_FACTOR_INDEX: &str = "factor_index";
+const META_LOGIN_INDEX: &str = "login_index";
 
 /// Login-log entries committed without fsync before a durable commit (see [`RedbStore`]).
 pub const DEFAULT_LOG_BATCH: u32 = 128;
@@ -72,6 +82,17 @@ impl RedbStore {
             tx.open_table(LOGINS).map_err(store_err)?;
             tx.open_table(AUDIT).map_err(store_err)?;
             tx.open_table(BLOCKS).map_err(store_err)?;
+            tx.open_table(FACTORS).map_err(store_err)?;
+            tx.open_table(LOGINS_BY_ACCOUNT).map_err(store_err)?;
+            let mut meta = tx.open_table(META).map_err(store_err)?;
+            if meta.get(META_FACTOR_INDEX).map_err(store_err)?.is_none() {
+                build_factor_index(&tx)?;
+                meta.insert(META_FACTOR_INDEX, 1).map_err(store_err)?;
+            }
+            if meta.get(META_LOGIN_INDEX).map_err(store_err)?.is_none() {
+                build_login_index(&tx)?;
+                meta.insert(META_LOGIN_INDEX, 1).map_err(store_err)?;
+            }
         }
         tx.commit().map_err(store_err)?;
         Ok(RedbStore {
@@ -112,6 +133,11 @@ impl RedbStore {
                 .map_err(store_err)?
                 .map_or(0, |(k, _)| k.value() + 1);
             t.insert(next, bytes.as_slice()).map_err(store_err)?;
+            if let Some(a) = &event.account {
+                let mut ix = tx.open_table(LOGINS_BY_ACCOUNT).map_err(store_err)?;
+                ix.insert(login_key(a.as_str(), next).as_slice(), ())
+                    .map_err(store_err)?;
+            }
         }
         // Write transactions are serialized by redb, so this lock is never contended long.
         let mut u = self.unflushed.lock().unwrap_or_else(|e| e.into_inner());
@@ -135,10 +161,12 @@ impl RedbStore {
         #[derive(serde::Deserialize)]
         struct At {
             at: crate::time::Timestamp,
+            #[serde(default)]
+            account: Option<String>,
         }
         let tx = self.db.begin_write().map_err(store_err)?;
         let mut deleted = 0;
-        for table in [LOGINS, AUDIT] {
+        for (table, is_login_log) in [(LOGINS, true), (AUDIT, false)] {
             let mut t = tx.open_table(table).map_err(store_err)?;
             let mut old = Vec::new();
             for item in t.iter().map_err(store_err)? {
@@ -147,10 +175,14 @@ impl RedbStore {
                 if at.at >= before {
                     break;
                 }
-                old.push(k.value());
+                old.push((k.value(), at.account));
             }
-            for k in &old {
+            let mut ix = tx.open_table(LOGINS_BY_ACCOUNT).map_err(store_err)?;
+            for (k, account) in &old {
                 t.remove(*k).map_err(store_err)?;
+                if is_login_log && let Some(a) = account {
+                    ix.remove(login_key(a, *k).as_slice()).map_err(store_err)?;
+                }
             }
             deleted += old.len();
         }
@@ -229,6 +261,78 @@ impl RedbStore {
     }
 }
 
+/// `address \0 seq`: one account's login-log entries are one key range, in log order.
+fn login_key(address: &str, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(address.len() + 9);
+    k.extend_from_slice(address.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// `kind \0 target \0`: the prefix of the accounts a target is bound to.
+fn factor_prefix(kind: FactorKind, target: &str) -> String {
+    let kind = match kind {
+        FactorKind::Totp => "totp",
+        FactorKind::Sms => "sms",
+        FactorKind::WeChat => "wechat",
+        FactorKind::Email => "email",
+    };
+    format!("{kind}\0{target}\0")
+}
+
+/// Adds (or removes) the index entries of an account's bound targets.
+fn index_factors(
+    ix: &mut redb::Table<'_, &'static str, ()>,
+    account: &Account,
+    add: bool,
+) -> Result<(), Error> {
+    for f in &account.factors {
+        if let Some(target) = &f.target {
+            let key = factor_prefix(f.kind, target) + account.address.as_str();
+            if add {
+                ix.insert(key.as_str(), ()).map_err(store_err)?;
+            } else {
+                ix.remove(key.as_str()).map_err(store_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Indexes the factors of every account (a store written before the index existed).
+fn build_factor_index(tx: &redb::WriteTransaction) -> Result<(), Error> {
+    let accounts = tx.open_table(ACCOUNTS).map_err(store_err)?;
+    let mut ix = tx.open_table(FACTORS).map_err(store_err)?;
+    for item in accounts.iter().map_err(store_err)? {
+        let (_, v) = item.map_err(store_err)?;
+        // An undecodable record has no usable factors; reading it fails elsewhere.
+        if let Ok(acc) = serde_json::from_slice::<Account>(v.value()) {
+            index_factors(&mut ix, &acc, true)?;
+        }
+    }
+    Ok(())
+}
+
+/// Indexes every login-log entry by account (a store written before the index existed).
+fn build_login_index(tx: &redb::WriteTransaction) -> Result<(), Error> {
+    #[derive(serde::Deserialize)]
+    struct Who {
+        #[serde(default)]
+        account: Option<String>,
+    }
+    let log = tx.open_table(LOGINS).map_err(store_err)?;
+    let mut ix = tx.open_table(LOGINS_BY_ACCOUNT).map_err(store_err)?;
+    for item in log.iter().map_err(store_err)? {
+        let (k, v) = item.map_err(store_err)?;
+        if let Ok(Who { account: Some(a) }) = serde_json::from_slice(v.value()) {
+            ix.insert(login_key(&a, k.value()).as_slice(), ())
+                .map_err(store_err)?;
+        }
+    }
+    Ok(())
+}
+
 impl AuthStore for RedbStore {
     fn account(&self, address: &Address) -> Result<Option<Account>, Error> {
         self.get(ACCOUNTS, address.as_str())
@@ -247,23 +351,81 @@ impl AuthStore for RedbStore {
             }
             t.insert(account.address.as_str(), bytes.as_slice())
                 .map_err(store_err)?;
+            let mut ix = tx.open_table(FACTORS).map_err(store_err)?;
+            index_factors(&mut ix, account, true)?;
         }
         tx.commit().map_err(store_err)?;
         Ok(true)
     }
 
     fn put_account(&self, account: &Account) -> Result<(), Error> {
-        self.put(ACCOUNTS, account.address.as_str(), account)
+        let bytes = serde_json::to_vec(account).map_err(store_err)?;
+        let tx = self.db.begin_write().map_err(store_err)?;
+        {
+            let mut t = tx.open_table(ACCOUNTS).map_err(store_err)?;
+            let old = t
+                .insert(account.address.as_str(), bytes.as_slice())
+                .map_err(store_err)?
+                .and_then(|v| serde_json::from_slice::<Account>(v.value()).ok());
+            let mut ix = tx.open_table(FACTORS).map_err(store_err)?;
+            if let Some(old) = old {
+                index_factors(&mut ix, &old, false)?;
+            }
+            index_factors(&mut ix, account, true)?;
+        }
+        tx.commit().map_err(store_err)
     }
 
     fn delete_account(&self, address: &Address) -> Result<bool, Error> {
         let tx = self.db.begin_write().map_err(store_err)?;
         let existed = {
             let mut t = tx.open_table(ACCOUNTS).map_err(store_err)?;
-            t.remove(address.as_str()).map_err(store_err)?.is_some()
+            let old = t.remove(address.as_str()).map_err(store_err)?;
+            let existed = old.is_some();
+            if let Some(old) = old.and_then(|v| serde_json::from_slice::<Account>(v.value()).ok()) {
+                let mut ix = tx.open_table(FACTORS).map_err(store_err)?;
+                index_factors(&mut ix, &old, false)?;
+            }
+            existed
         };
         tx.commit().map_err(store_err)?;
         Ok(existed)
+    }
+
+    fn account_with_factor(
+        &self,
+        kind: FactorKind,
+        target: &str,
+        except: &Address,
+    ) -> Result<Option<Address>, Error> {
+        let prefix = factor_prefix(kind, target);
+        let candidates: Vec<String> = {
+            let tx = self.db.begin_read().map_err(store_err)?;
+            let t = tx.open_table(FACTORS).map_err(store_err)?;
+            let mut v = Vec::new();
+            for item in t.range(prefix.as_str()..).map_err(store_err)? {
+                let (k, _) = item.map_err(store_err)?;
+                match k.value().strip_prefix(prefix.as_str()) {
+                    Some(addr) => v.push(addr.to_string()),
+                    None => break,
+                }
+            }
+            v
+        };
+        // Each candidate is checked against its record, so an index entry left behind by a
+        // record that could not be decoded at its last change never blocks anyone.
+        for addr in candidates {
+            let Ok(a) = Address::parse(&addr) else {
+                continue;
+            };
+            if &a != except
+                && let Some(acc) = self.account(&a)?
+                && acc.has_factor_target(kind, target)
+            {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
     }
 
     fn account_addresses(&self) -> Result<Vec<Address>, Error> {
@@ -293,9 +455,35 @@ impl AuthStore for RedbStore {
     }
 
     fn logins(&self, account: Option<&Address>, limit: usize) -> Result<Vec<LoginEvent>, Error> {
-        self.newest(LOGINS, limit, |e: &LoginEvent| {
-            account.is_none() || e.account.as_ref() == account
-        })
+        let Some(account) = account else {
+            return self.newest(LOGINS, limit, |_: &LoginEvent| true);
+        };
+        // The account's entries through the index, newest first: reads only those.
+        let tx = self.db.begin_read().map_err(store_err)?;
+        let ix = tx.open_table(LOGINS_BY_ACCOUNT).map_err(store_err)?;
+        let log = tx.open_table(LOGINS).map_err(store_err)?;
+        let (from, to) = (
+            login_key(account.as_str(), 0),
+            login_key(account.as_str(), u64::MAX),
+        );
+        let mut out = Vec::new();
+        for item in ix
+            .range(from.as_slice()..=to.as_slice())
+            .map_err(store_err)?
+            .rev()
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, _) = item.map_err(store_err)?;
+            let Some(seq) = k.value().last_chunk::<8>().map(|b| u64::from_be_bytes(*b)) else {
+                continue;
+            };
+            if let Some(v) = log.get(seq).map_err(store_err)? {
+                out.push(serde_json::from_slice(v.value()).map_err(store_err)?);
+            }
+        }
+        Ok(out)
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), Error> {

@@ -498,20 +498,7 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     fn bound_elsewhere(&self, me: &Address, kind: FactorKind, target: &str) -> Result<bool, Error> {
-        for a in self.store.account_addresses()? {
-            if &a == me {
-                continue;
-            }
-            if let Some(acc) = self.store.account(&a)?
-                && acc
-                    .factors
-                    .iter()
-                    .any(|f| f.kind == kind && f.target.as_deref() == Some(target))
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(self.store.account_with_factor(kind, target, me)?.is_some())
     }
 
     /// Finishes binding with the first code from the app or the code that was sent.

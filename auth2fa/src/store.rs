@@ -6,6 +6,7 @@ use std::sync::RwLock;
 use crate::account::{Account, DomainPolicy};
 use crate::address::Address;
 use crate::error::Error;
+use crate::factor::FactorKind;
 use crate::ip_block::BlockInfo;
 use crate::log::{AuditEvent, LoginEvent};
 use crate::network::Network;
@@ -31,12 +32,37 @@ pub trait AuthStore: Send + Sync {
     fn set_domain_policy(&self, domain: &str, policy: &DomainPolicy) -> Result<(), Error>;
     /// Appends to the login log.
     fn append_login(&self, event: &LoginEvent) -> Result<(), Error>;
-    /// The newest `limit` login events (of one account, or all), newest first.
+    /// The newest `limit` login events (of one account, or all), newest first. Stores with a
+    /// long log should index it by account (`RedbStore` does) so that one account's query
+    /// does not read the whole log.
     fn logins(&self, account: Option<&Address>, limit: usize) -> Result<Vec<LoginEvent>, Error>;
     /// Appends to the audit log.
     fn append_audit(&self, event: &AuditEvent) -> Result<(), Error>;
     /// The newest `limit` audit events, newest first.
     fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, Error>;
+
+    /// An account other than `except` with a factor of `kind` bound to `target` (normalized),
+    /// if any: the one-phone-per-mailbox policy asks this at every bind. The default walks
+    /// every account, which is fine for small stores; stores for many accounts index it
+    /// (`RedbStore` does).
+    fn account_with_factor(
+        &self,
+        kind: FactorKind,
+        target: &str,
+        except: &Address,
+    ) -> Result<Option<Address>, Error> {
+        for a in self.account_addresses()? {
+            if &a == except {
+                continue;
+            }
+            if let Some(acc) = self.account(&a)?
+                && acc.has_factor_target(kind, target)
+            {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
 
     /// Makes every log entry appended so far durable, for stores that batch log writes
     /// (`RedbStore` does). The default does nothing.

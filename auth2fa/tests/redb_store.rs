@@ -283,3 +283,139 @@ fn batched_login_log_is_kept_on_drop_and_flush() {
     let s = svc(&path);
     assert_eq!(s.login_log(None, 100).unwrap().len(), 8);
 }
+
+fn login_event(account: Option<&str>, at: auth2fa::Timestamp) -> auth2fa::LoginEvent {
+    auth2fa::LoginEvent {
+        at,
+        login: account.unwrap_or("nobody@example.edu.cn").into(),
+        account: account.map(|a| auth2fa::Address::parse(a).unwrap()),
+        channel: auth2fa::Channel::Web,
+        ip: ip("192.0.2.1"),
+        place: None,
+        credential: auth2fa::CredentialUsed::None,
+        failure: Some("wrong_credentials".into()),
+    }
+}
+
+const B: &str = "wang.wu@example.edu.cn";
+
+/// Binds `phone` as SMS factor of `who` through the service (code from the outbox).
+fn bind_phone(
+    s: &AuthService<RedbStore>,
+    out: &Outbox,
+    who: &str,
+    phone: &str,
+) -> Result<(), Error> {
+    s.begin_bind_factor(who, auth2fa::FactorTarget::Sms(phone.into()), T0)?;
+    s.confirm_bind_factor(who, &out.last_code(), T0).map(|_| ())
+}
+
+/// The one-phone-per-mailbox policy on redb goes through the factor index: a phone bound to
+/// one account is refused for another, until that account is deleted; the index survives
+/// reopening and is rebuilt for a store written before it existed.
+#[test]
+fn one_phone_per_mailbox_uses_the_factor_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.redb");
+    let out = Arc::new(Outbox::default());
+    {
+        let s = open(&path).with_code_sender(out.clone());
+        for who in [A, B, "third@example.edu.cn"] {
+            s.create_account(NewAccount::new(who, PW), T0).unwrap();
+        }
+        bind_phone(&s, &out, A, "+86 138-0013-8000").unwrap();
+        assert_eq!(
+            bind_phone(&s, &out, B, "+86-13800138000"),
+            Err(Error::FactorBoundElsewhere("phone number"))
+        );
+        // Another phone is fine.
+        bind_phone(&s, &out, B, "13900139000").unwrap();
+    }
+    // Remove the index and its marker, as in a store written before the index existed.
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.delete_table(redb::TableDefinition::<&str, ()>::new(
+            "auth2fa_factor_index",
+        ))
+        .unwrap();
+        tx.delete_table(redb::TableDefinition::<&str, u64>::new("auth2fa_meta"))
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let s = open(&path).with_code_sender(out.clone());
+    assert_eq!(
+        bind_phone(&s, &out, "third@example.edu.cn", "+8613800138000"),
+        Err(Error::FactorBoundElsewhere("phone number")),
+        "rebuilt at open"
+    );
+    assert_eq!(
+        bind_phone(&s, &out, "third@example.edu.cn", "13900139000"),
+        Err(Error::FactorBoundElsewhere("phone number"))
+    );
+    s.delete_account(A).unwrap();
+    bind_phone(&s, &out, "third@example.edu.cn", "+8613800138000").unwrap();
+    let addr = |a: &str| auth2fa::Address::parse(a).unwrap();
+    assert_eq!(
+        s.store()
+            .account_with_factor(auth2fa::FactorKind::Sms, "+8613800138000", &addr(B))
+            .unwrap(),
+        Some(addr("third@example.edu.cn"))
+    );
+}
+
+/// One account's login log is read through the by-account index (newest first, only its
+/// entries), stays right after pruning, and is rebuilt for a store written before it.
+#[test]
+fn login_log_of_one_account_uses_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.redb");
+    {
+        let store = RedbStore::open(&path).unwrap();
+        for i in 0..2000u64 {
+            let who = match i % 500 {
+                0 => Some(A),
+                1..=300 => Some(B),
+                _ => None,
+            };
+            store.append_login(&login_event(who, T0.plus(i))).unwrap();
+        }
+        let a = auth2fa::Address::parse(A).unwrap();
+        let mine = store.logins(Some(&a), 10).unwrap();
+        let times: Vec<_> = mine.iter().map(|e| e.at).collect();
+        assert_eq!(times, [T0.plus(1500), T0.plus(1000), T0.plus(500), T0]);
+        assert!(mine.iter().all(|e| e.account.as_ref() == Some(&a)));
+        let b = auth2fa::Address::parse(B).unwrap();
+        assert_eq!(store.logins(Some(&b), 5).unwrap()[0].at, T0.plus(1800));
+        assert_eq!(store.logins(None, 3).unwrap()[0].at, T0.plus(1999));
+        // Pruning drops index entries with their log entries.
+        store.prune_logs(T0.plus(700)).unwrap();
+        let times: Vec<_> = store
+            .logins(Some(&a), 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.at)
+            .collect();
+        assert_eq!(times, [T0.plus(1500), T0.plus(1000)]);
+    }
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.delete_table(redb::TableDefinition::<&[u8], ()>::new(
+            "auth2fa_logins_by_account",
+        ))
+        .unwrap();
+        tx.delete_table(redb::TableDefinition::<&str, u64>::new("auth2fa_meta"))
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    let a = auth2fa::Address::parse(A).unwrap();
+    let times: Vec<_> = store
+        .logins(Some(&a), 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(times, [T0.plus(1500), T0.plus(1000)], "rebuilt at open");
+}

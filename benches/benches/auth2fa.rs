@@ -7,7 +7,10 @@
 //!   (default 200,000 counters) next to an uncapped one, with memory printed;
 //! * a failed `authenticate` on `RedbStore` (wrong password, fast argon2 so the store shows):
 //!   login log durable on every attempt (`with_log_batch(1)`, the old behaviour) next to the
-//!   default batch (fsync every 128 entries or 1 s).
+//!   default batch (fsync every 128 entries or 1 s);
+//! * one account's newest 20 login-log entries on `RedbStore` with 100,000 entries of which
+//!   the account has 40: through the by-account index next to reading the log newest first
+//!   and filtering until 20 are found (what `logins(Some(a))` did before the index).
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -175,11 +178,62 @@ fn redb_failed_login(c: &mut Criterion) {
     g.finish();
 }
 
+fn redb_login_log_one_account(c: &mut Criterion) {
+    use auth2fa::AuthStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = auth2fa::RedbStore::open(dir.path().join("auth.redb"))
+        .unwrap()
+        .with_log_batch(100_000);
+    let me = auth2fa::Address::parse(USER).unwrap();
+    let other = auth2fa::Address::parse("other@example.edu.cn").unwrap();
+    for i in 0..100_000u64 {
+        // The account's 40 entries are spread over the whole log.
+        let who = if i % 2_500 == 0 { &me } else { &other };
+        store
+            .append_login(&auth2fa::LoginEvent {
+                at: Timestamp(NOW.0 + i),
+                login: who.to_string(),
+                account: Some(who.clone()),
+                channel: auth2fa::Channel::Protocol(Protocol::Imap),
+                ip: IpAddr::from([192, 0, 2, 1]),
+                place: None,
+                credential: auth2fa::CredentialUsed::None,
+                failure: Some("wrong_credentials".into()),
+            })
+            .unwrap();
+    }
+    store.flush().unwrap();
+    let mut g = c.benchmark_group("auth2fa_redb_login_log_one_account_100k");
+    g.bench_function("indexed", |b| {
+        b.iter(|| {
+            let v = store.logins(Some(black_box(&me)), 20).unwrap();
+            assert_eq!(v.len(), 20);
+        })
+    });
+    g.sample_size(10);
+    g.bench_function("scan_newest_first", |b| {
+        b.iter(|| {
+            // The old query decoded newest-first until it had 20 of the account's entries:
+            // the newest 50,000 here (the 20th newest is entry 50,000).
+            let v: Vec<_> = store
+                .logins(None, 50_000)
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.account.as_ref() == Some(black_box(&me)))
+                .take(20)
+                .collect();
+            assert_eq!(v.len(), 20);
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     verification,
     full_authenticate,
     block_table,
-    redb_failed_login
+    redb_failed_login,
+    redb_login_log_one_account
 );
 criterion_main!(benches);
