@@ -27,6 +27,7 @@ async fn oversize_message_is_refused_and_nothing_stored() {
     use mailstore::{AccountId, Flags, MailboxName, StoreConfig, StoreError};
     let store = MemoryStore::with_config(StoreConfig {
         max_message_size: 100,
+        ..StoreConfig::default()
     });
     let me = AccountId::new("big@example.org").unwrap();
     store.create_account(&me, &[]).await.unwrap();
