@@ -10,6 +10,8 @@
 //! * `cold_100k/open_then_select` (target <= 300 ms): open the 100,000-message store and
 //!   SELECT the mailbox, timed without dropping the previous handle; prints the resident
 //!   memory the open handle adds, per message.
+//! * `cold_100k/open_then_search_subject` (target <= 300 ms): open the 100,000-message store
+//!   and run the first subject search (nothing cached), timed without the drop.
 //! * `open_1000_accounts/open` (target well under 100 ms): open a store of 1,000 accounts
 //!   (default folders, 20 messages each), timed without the drop.
 //!
@@ -222,6 +224,21 @@ fn big_mailbox(c: &mut Criterion) {
                 total += t.elapsed();
                 assert_eq!(sel.messages.len(), BIG);
                 drop(sel);
+                drop(s);
+            }
+            total
+        })
+    });
+    let q = SearchKey::Subject(needle.into());
+    g.bench_function("open_then_search_subject", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                let s = RedbStore::open(&path).expect("reopen");
+                let hits = rt.block_on(s.search(inbox, &q)).expect("search");
+                total += t.elapsed();
+                assert_eq!(hits.len(), expected);
                 drop(s);
             }
             total

@@ -141,7 +141,7 @@ impl Backend for MemBackend {
 /// # });
 /// ```
 pub struct MemoryStore {
-    engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 impl MemoryStore {

@@ -168,7 +168,7 @@ impl Backend for RedbBackend {
 ///
 /// Reads of bodies are synchronous redb reads (memory-mapped pages, no fsync).
 pub struct RedbStore {
-    engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 impl RedbStore {

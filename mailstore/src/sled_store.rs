@@ -134,7 +134,7 @@ impl Backend for SledBackend {
 /// grouped like [`RedbStore`](crate::RedbStore)'s. See the crate README for what sled does
 /// and does not guarantee; prefer `RedbStore`.
 pub struct SledStore {
-    engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 impl SledStore {

@@ -58,60 +58,115 @@ async fn write_fixture(dir: &Path) {
     )
     .await
     .unwrap();
-    s.create_mailbox(&zs, &mbn("工作/2024"), None).await.unwrap();
+    s.create_mailbox(&zs, &mbn("工作/2024"), None)
+        .await
+        .unwrap();
     let inbox = s.mailbox_id(&zs, &MailboxName::inbox()).await.unwrap();
     let work = s.mailbox_id(&zs, &mbn("工作/2024")).await.unwrap();
     let kw = Flags::empty().with(Flag::Keyword(Keyword::new("$Forwarded").unwrap()));
     for n in 1..=12 {
-        let flags = if n % 3 == 0 { kw.clone() } else { Flags::empty() };
-        s.append(inbox, msg(n, &format!("期末考试安排 {n}")), flags, 1_700_000_000 + i64::from(n))
-            .await
-            .unwrap();
+        let flags = if n % 3 == 0 {
+            kw.clone()
+        } else {
+            Flags::empty()
+        };
+        s.append(
+            inbox,
+            msg(n, &format!("期末考试安排 {n}")),
+            flags,
+            1_700_000_000 + i64::from(n),
+        )
+        .await
+        .unwrap();
     }
     // Corpus messages (GBK, MIME trees) and a body shared with another account.
-    s.append(inbox, Bytes::from_static(mailstore::conformance::corpus::GBK), Flags::empty(), 1)
-        .await
-        .unwrap();
-    s.append(inbox, Bytes::from_static(mailstore::conformance::corpus::NESTED), Flags::empty(), 2)
-        .await
-        .unwrap();
+    s.append(
+        inbox,
+        Bytes::from_static(mailstore::conformance::corpus::GBK),
+        Flags::empty(),
+        1,
+    )
+    .await
+    .unwrap();
+    s.append(
+        inbox,
+        Bytes::from_static(mailstore::conformance::corpus::NESTED),
+        Flags::empty(),
+        2,
+    )
+    .await
+    .unwrap();
     let lsin = s.mailbox_id(&ls, &MailboxName::inbox()).await.unwrap();
-    s.append(lsin, msg(1, "期末考试安排 1"), Flags::empty(), 5).await.unwrap();
-    s.append(lsin, Bytes::from_static(mailstore::conformance::corpus::ATTACH_2047), Flags::empty(), 6)
+    s.append(lsin, msg(1, "期末考试安排 1"), Flags::empty(), 5)
         .await
         .unwrap();
+    s.append(
+        lsin,
+        Bytes::from_static(mailstore::conformance::corpus::ATTACH_2047),
+        Flags::empty(),
+        6,
+    )
+    .await
+    .unwrap();
     // Flags, read receipts, modseqs.
     let seen = Flags::empty().with(Flag::Seen);
     let uids: Vec<Uid> = [1, 2, 5, 13].into_iter().filter_map(Uid::new).collect();
-    s.store_flags(inbox, &uids, FlagOp::Add, &seen, None).await.unwrap();
-    s.store_flags(lsin, &[Uid::MIN], FlagOp::Add, &seen, None).await.unwrap();
+    s.store_flags(inbox, &uids, FlagOp::Add, &seen, None)
+        .await
+        .unwrap();
+    s.store_flags(lsin, &[Uid::MIN], FlagOp::Add, &seen, None)
+        .await
+        .unwrap();
     // Copy, move, expunge (vanished UIDs).
-    s.copy(inbox, &[Uid::new(3).unwrap(), Uid::new(4).unwrap()], work).await.unwrap();
-    s.move_messages(inbox, &[Uid::new(6).unwrap()], work).await.unwrap();
+    s.copy(inbox, &[Uid::new(3).unwrap(), Uid::new(4).unwrap()], work)
+        .await
+        .unwrap();
+    s.move_messages(inbox, &[Uid::new(6).unwrap()], work)
+        .await
+        .unwrap();
     let del = Flags::empty().with(Flag::Deleted);
-    s.store_flags(inbox, &[Uid::new(7).unwrap()], FlagOp::Add, &del, None).await.unwrap();
+    s.store_flags(inbox, &[Uid::new(7).unwrap()], FlagOp::Add, &del, None)
+        .await
+        .unwrap();
     s.expunge(inbox, None).await.unwrap();
     // Archive mode: expunged and deleted-mailbox messages are archived.
     s.set_archive_mode(&ar, true).await.unwrap();
     let arin = s.mailbox_id(&ar, &MailboxName::inbox()).await.unwrap();
-    s.append(arin, msg(1, "期末考试安排 1"), del.clone(), 7).await.unwrap();
-    s.append(arin, msg(50, "会议纪要"), Flags::empty(), 8).await.unwrap();
-    s.expunge(arin, None).await.unwrap();
-    let old = s.create_mailbox(&ar, &mbn("旧邮件"), None).await.unwrap();
-    s.append(old, msg(51, "旧通知"), seen.clone(), 9).await.unwrap();
-    s.delete_mailbox(&ar, &mbn("旧邮件")).await.unwrap();
-    // Sharing.
-    s.set_rights(&zs, &mbn("工作/2024"), &ls, Rights::parse("lrs").unwrap()).await.unwrap();
-    s.set_rights(&ar, &MailboxName::inbox(), &zs, Rights::parse("lrswipkxte").unwrap())
+    s.append(arin, msg(1, "期末考试安排 1"), del.clone(), 7)
         .await
         .unwrap();
+    s.append(arin, msg(50, "会议纪要"), Flags::empty(), 8)
+        .await
+        .unwrap();
+    s.expunge(arin, None).await.unwrap();
+    let old = s.create_mailbox(&ar, &mbn("旧邮件"), None).await.unwrap();
+    s.append(old, msg(51, "旧通知"), seen.clone(), 9)
+        .await
+        .unwrap();
+    s.delete_mailbox(&ar, &mbn("旧邮件")).await.unwrap();
+    // Sharing.
+    s.set_rights(&zs, &mbn("工作/2024"), &ls, Rights::parse("lrs").unwrap())
+        .await
+        .unwrap();
+    s.set_rights(
+        &ar,
+        &MailboxName::inbox(),
+        &zs,
+        Rights::parse("lrswipkxte").unwrap(),
+    )
+    .await
+    .unwrap();
     s.set_subscribed(&zs, &mbn("已删除"), false).await.unwrap();
     // Mail log.
     for (t, who) in [(100, &zs), (200, &ls), (300, &zs), (400, &ar)] {
         s.log_mail(MailLogRecord {
             time: t,
             account: who.clone(),
-            direction: if t == 300 { MailDirection::Sent } else { MailDirection::Received },
+            direction: if t == 300 {
+                MailDirection::Sent
+            } else {
+                MailDirection::Received
+            },
             from: "x@example.org".into(),
             to: vec![who.to_string()],
             subject: format!("关于 {t}"),
@@ -128,7 +183,12 @@ async fn dump(s: &dyn Store) -> String {
     let mut out = String::new();
     for a in ACCOUNTS {
         let a = acct(a);
-        writeln!(out, "account {a} exists={}", s.account_exists(&a).await.unwrap()).unwrap();
+        writeln!(
+            out,
+            "account {a} exists={}",
+            s.account_exists(&a).await.unwrap()
+        )
+        .unwrap();
         writeln!(out, "  quota {:?}", s.quota(&a).await.unwrap()).unwrap();
         for mb in s.list_mailboxes(&a).await.unwrap() {
             writeln!(out, "  mailbox {mb:?}").unwrap();
@@ -136,22 +196,43 @@ async fn dump(s: &dyn Store) -> String {
             let sel = s.select(mb.id).await.unwrap();
             writeln!(out, "    select {sel:?}").unwrap();
             writeln!(out, "    status {:?}", s.status(mb.id).await.unwrap()).unwrap();
-            writeln!(out, "    changes {:?}", s.changes_since(mb.id, ModSeq(0)).await.unwrap())
-                .unwrap();
+            writeln!(
+                out,
+                "    changes {:?}",
+                s.changes_since(mb.id, ModSeq(0)).await.unwrap()
+            )
+            .unwrap();
             let uids: Vec<Uid> = sel.messages.iter().map(|m| m.uid).collect();
             for m in s.messages(mb.id, &uids).await.unwrap() {
                 writeln!(out, "    message {m:?}").unwrap();
                 let raw = s.read_message(mb.id, m.uid).await.unwrap();
-                writeln!(out, "      raw {} bytes {:?}", raw.len(), &raw[..raw.len().min(40)]).unwrap();
+                writeln!(
+                    out,
+                    "      raw {} bytes {:?}",
+                    raw.len(),
+                    &raw[..raw.len().min(40)]
+                )
+                .unwrap();
             }
-            let hits = s.search(mb.id, &SearchKey::Subject("考试".into())).await.unwrap();
+            let hits = s
+                .search(mb.id, &SearchKey::Subject("考试".into()))
+                .await
+                .unwrap();
             writeln!(out, "    search {hits:?}").unwrap();
-            let hits = s.search(mb.id, &SearchKey::Body("body".into())).await.unwrap();
+            let hits = s
+                .search(mb.id, &SearchKey::Body("body".into()))
+                .await
+                .unwrap();
             writeln!(out, "    search body {hits:?}").unwrap();
         }
         writeln!(out, "  shared_with {:?}", s.shared_with(&a).await.unwrap()).unwrap();
         writeln!(out, "  archived {:?}", s.list_archived(&a).await.unwrap()).unwrap();
-        writeln!(out, "  log {:?}", s.mail_log(&a, 0, i64::MAX).await.unwrap()).unwrap();
+        writeln!(
+            out,
+            "  log {:?}",
+            s.mail_log(&a, 0, i64::MAX).await.unwrap()
+        )
+        .unwrap();
     }
     for n in [1, 2, 5, 51] {
         let id = format!("fixture-{n}@example.org");
@@ -174,7 +255,11 @@ async fn write_format1_fixture() {
 fn fixture_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format1");
-    std::fs::copy(src.join(mailstore::REDB_FILE), dir.path().join(mailstore::REDB_FILE)).unwrap();
+    std::fs::copy(
+        src.join(mailstore::REDB_FILE),
+        dir.path().join(mailstore::REDB_FILE),
+    )
+    .unwrap();
     dir
 }
 
@@ -184,7 +269,7 @@ fn expected_dump() -> String {
 }
 
 fn format_on_disk(dir: &Path) -> u32 {
-    use redb::{ReadableDatabase, ReadableTable};
+    use redb::ReadableDatabase;
     let db = redb::Database::open(dir.join(mailstore::REDB_FILE)).unwrap();
     let r = db.begin_read().unwrap();
     let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("meta");
@@ -221,15 +306,30 @@ async fn upgraded_store_keeps_working() {
     let (zs, ls) = (acct(ACCOUNTS[0]), acct(ACCOUNTS[1]));
     let inbox = s.mailbox_id(&zs, &MailboxName::inbox()).await.unwrap();
     let before = s.select(inbox).await.unwrap();
-    let a = s.append(inbox, msg(99, "新邮件"), Flags::empty(), 0).await.unwrap();
+    let a = s
+        .append(inbox, msg(99, "新邮件"), Flags::empty(), 0)
+        .await
+        .unwrap();
     assert_eq!(a.uid, before.uid_next);
-    let id = s.create_mailbox(&zs, &mbn("新建"), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let id = s
+        .create_mailbox(&zs, &mbn("新建"), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let all = s.list_mailboxes(&zs).await.unwrap();
     assert!(all.iter().filter(|m| m.id != id).all(|m| m.id < id));
     let lsin = s.mailbox_id(&ls, &MailboxName::inbox()).await.unwrap();
     let del = Flags::empty().with(Flag::Deleted);
-    let ls_uids: Vec<Uid> = s.select(lsin).await.unwrap().messages.iter().map(|m| m.uid).collect();
-    s.store_flags(lsin, &ls_uids, FlagOp::Add, &del, None).await.unwrap();
+    let ls_uids: Vec<Uid> = s
+        .select(lsin)
+        .await
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    s.store_flags(lsin, &ls_uids, FlagOp::Add, &del, None)
+        .await
+        .unwrap();
     s.expunge(lsin, None).await.unwrap();
     // zhang.san's copy of message 1 still reads (the body was shared with li.si).
     let raw = s.read_message(inbox, Uid::MIN).await.unwrap();
@@ -242,5 +342,8 @@ async fn upgraded_store_keeps_working() {
     let r = s.restore_archived(&ar, archived[0].id, arin).await.unwrap();
     let m = s.message(arin, r.uid).await.unwrap();
     assert_eq!(m.size, archived[0].size);
-    assert_eq!(s.quota(&ar).await.unwrap().used_bytes, s.status(arin).await.unwrap().size);
+    assert_eq!(
+        s.quota(&ar).await.unwrap().used_bytes,
+        s.status(arin).await.unwrap().size
+    );
 }

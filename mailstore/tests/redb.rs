@@ -97,7 +97,11 @@ async fn damaged_store_gives_clear_error() {
         let s = RedbStore::open(dir.path()).unwrap();
         match s.list_mailboxes(&a).await {
             Err(e @ StoreError::Corrupt { .. }) => {
-                let want = if table == "mailboxes" { "mailbox 1" } else { "account x@example.org" };
+                let want = if table == "mailboxes" {
+                    "mailbox 1"
+                } else {
+                    "account x@example.org"
+                };
                 assert!(e.to_string().contains(want), "{e}");
             }
             Err(e) => panic!("wrong error {e}"),

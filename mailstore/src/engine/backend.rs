@@ -158,8 +158,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Reads many values of committed data in one read transaction, in the order given.
     fn get_many(&self, table: Table, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>>;
     /// Visits the entries with `start <= key < end` (`end` `None`: to the end) in key order.
-    fn range(&self, table: Table, start: &[u8], end: Option<&[u8]>, f: &mut Visitor<'_>)
-    -> Result<()>;
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: Option<&[u8]>,
+        f: &mut Visitor<'_>,
+    ) -> Result<()>;
     /// Where the data lives, for error messages.
     fn location(&self) -> PathBuf;
     /// Whether a commit has failed (the handle is then unusable).

@@ -209,7 +209,9 @@ impl Engine {
                     let rec = codec::decode_msg(v)
                         .ok_or_else(|| self.corrupt(format!("message {mid}/{uid} record")))?;
                     if uid == 0 || uid >= uid_next {
-                        return Err(self.corrupt(format!("message {mid}/{uid} at or above UIDNEXT")));
+                        return Err(
+                            self.corrupt(format!("message {mid}/{uid} at or above UIDNEXT"))
+                        );
                     }
                     bytes += rec.size;
                     count += 1;

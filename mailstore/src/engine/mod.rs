@@ -145,12 +145,13 @@ impl Engine {
             None => {
                 let mut any = false;
                 for t in Table::ALL {
-                    backend.scan(t, &mut |_, _| {
-                        any = true;
-                        // Stop at the first entry.
-                        Err(StoreError::Closed)
-                    })
-                    .or_else(|e| if any { Ok(()) } else { Err(e) })?;
+                    backend
+                        .scan(t, &mut |_, _| {
+                            any = true;
+                            // Stop at the first entry.
+                            Err(StoreError::Closed)
+                        })
+                        .or_else(|e| if any { Ok(()) } else { Err(e) })?;
                 }
                 if any {
                     return Err(corrupt("data present but no format version record".into()));
@@ -273,7 +274,10 @@ impl Engine {
             for (i, v) in missing.into_iter().zip(vals) {
                 if let Some(v) = v {
                     let meta: MessageMeta = serde_json::from_slice(&v).map_err(|e| {
-                        self.corrupt_err(format!("metadata of body {}: {e}", codec::hex(&hashes[i])))
+                        self.corrupt_err(format!(
+                            "metadata of body {}: {e}",
+                            codec::hex(&hashes[i])
+                        ))
                     })?;
                     let meta = Arc::new(meta);
                     c.insert(hashes[i], meta.clone());
@@ -292,7 +296,10 @@ impl Engine {
             self.barrier().await?;
             let missing: Vec<usize> = (0..raw.len()).filter(|i| raw[*i].is_none()).collect();
             let keys: Vec<&[u8]> = missing.iter().map(|i| &hashes[*i][..]).collect();
-            for (i, v) in missing.into_iter().zip(self.backend.get_many(Table::Search, &keys)?) {
+            for (i, v) in missing
+                .into_iter()
+                .zip(self.backend.get_many(Table::Search, &keys)?)
+            {
                 raw[i] = v;
             }
         }
@@ -386,15 +393,18 @@ impl Engine {
     /// `(archive id, body hash)` of an account's archive on disk.
     fn archive_on_disk(&self, account: &AccountId) -> Result<Vec<(u64, ArchivedRec)>> {
         let mut out = Vec::new();
-        self.backend
-            .scan_prefix(Table::Archive, &keys::account_prefix(account), &mut |k, v| {
+        self.backend.scan_prefix(
+            Table::Archive,
+            &keys::account_prefix(account),
+            &mut |k, v| {
                 let id = keys::parse_account_id_key(k)
                     .ok_or_else(|| self.corrupt_err(format!("archive key of {account}")))?;
                 let rec: ArchivedRec = serde_json::from_slice(v)
                     .map_err(|e| self.corrupt_err(format!("archive {id}: {e}")))?;
                 out.push((id, rec));
                 Ok(())
-            })?;
+            },
+        )?;
         Ok(out)
     }
 
@@ -405,8 +415,10 @@ impl Engine {
         let mut pin = self.pin(account, false).await?;
         // Grants others gave this account: their owners' indexes change too.
         let mut given: Vec<(u64, AccountId)> = Vec::new();
-        self.backend
-            .scan_prefix(Table::Grants, &keys::account_prefix(account), &mut |k, v| {
+        self.backend.scan_prefix(
+            Table::Grants,
+            &keys::account_prefix(account),
+            &mut |k, v| {
                 let id = keys::parse_account_id_key(k)
                     .ok_or_else(|| self.corrupt_err(format!("grant key of {account}")))?;
                 let owner = std::str::from_utf8(v)
@@ -415,7 +427,8 @@ impl Engine {
                     .ok_or_else(|| self.corrupt_err(format!("grant of mailbox {id}")))?;
                 given.push((id, owner));
                 Ok(())
-            })?;
+            },
+        )?;
         for (_, owner) in &given {
             if owner != account {
                 match self.pin(owner, false).await {
@@ -1250,8 +1263,10 @@ impl Engine {
     /// owners (a loaded owner's index is used, as it may be ahead of the disk).
     pub(crate) async fn shared_with(&self, grantee: &AccountId) -> Result<Vec<SharedMailbox>> {
         let mut grants: Vec<(u64, AccountId)> = Vec::new();
-        self.backend
-            .scan_prefix(Table::Grants, &keys::account_prefix(grantee), &mut |k, v| {
+        self.backend.scan_prefix(
+            Table::Grants,
+            &keys::account_prefix(grantee),
+            &mut |k, v| {
                 let id = keys::parse_account_id_key(k)
                     .ok_or_else(|| self.corrupt_err(format!("grant key of {grantee}")))?;
                 let owner = std::str::from_utf8(v)
@@ -1260,7 +1275,8 @@ impl Engine {
                     .ok_or_else(|| self.corrupt_err(format!("grant of mailbox {id}")))?;
                 grants.push((id, owner));
                 Ok(())
-            })?;
+            },
+        )?;
         let mut out = Vec::new();
         for (id, owner) in grants {
             if &owner == grantee {
@@ -1268,13 +1284,11 @@ impl Engine {
             }
             let loaded = {
                 let st = self.lock()?;
-                st.accounts
-                    .contains_key(&owner)
-                    .then(|| {
-                        st.mailboxes
-                            .get(&id)
-                            .map(|mb| (mb.name.clone(), mb.acl.get(grantee).copied()))
-                    })
+                st.accounts.contains_key(&owner).then(|| {
+                    st.mailboxes
+                        .get(&id)
+                        .map(|mb| (mb.name.clone(), mb.acl.get(grantee).copied()))
+                })
             };
             let (name, rights) = match loaded {
                 Some(Some(x)) => x,
@@ -1323,8 +1337,9 @@ impl Engine {
         recs.into_iter()
             .zip(metas)
             .map(|((id, a), meta)| {
-                let meta = meta
-                    .ok_or_else(|| self.corrupt_err(format!("archive {id} refers to a missing body")))?;
+                let meta = meta.ok_or_else(|| {
+                    self.corrupt_err(format!("archive {id} refers to a missing body"))
+                })?;
                 Ok(ArchivedMessage {
                     id,
                     mailbox: a.mailbox,
@@ -1360,8 +1375,8 @@ impl Engine {
                 .map_err(|e| self.corrupt_err(format!("archive {id}: {e}")))?,
             None => return Err(StoreError::NoSuchArchived(id)),
         };
-        let hash =
-            codec::unhex(&rec.hash).ok_or_else(|| self.corrupt_err(format!("archive {id} hash")))?;
+        let hash = codec::unhex(&rec.hash)
+            .ok_or_else(|| self.corrupt_err(format!("archive {id} hash")))?;
         let r = self
             .write(|st, tx| {
                 if st.account(account)?.archive_removed.contains(&id) {
@@ -1461,3 +1476,6 @@ fn has_header_value(k: &SearchKey) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests;

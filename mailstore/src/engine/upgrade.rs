@@ -33,14 +33,6 @@ pub(crate) fn decode_msg_v1(v: &[u8]) -> Option<(Hash, u64, i64, Flags)> {
     Some((hash, modseq, internal_date, flags))
 }
 
-/// Format-1 record of a message, for tests that write a format-1 store.
-#[cfg(test)]
-pub(crate) fn encode_msg_v1(hash: &Hash, modseq: u64, internal_date: i64, flags: &Flags) -> Vec<u8> {
-    let mut v = codec::encode_msg(hash, modseq, internal_date, 0, flags);
-    v.drain(48..56);
-    v
-}
-
 fn put(muts: &mut Vec<Mutation>, table: Table, key: Vec<u8>, value: impl Into<Bytes>) {
     muts.push(Mutation {
         table,
@@ -171,7 +163,12 @@ pub(crate) fn from_format_1(backend: &dyn Backend) -> Result<Vec<Mutation>> {
         Ok(())
     })?;
     for (hash, n) in refs {
-        put(&mut muts, Table::Refs, hash.to_vec(), n.to_be_bytes().to_vec());
+        put(
+            &mut muts,
+            Table::Refs,
+            hash.to_vec(),
+            n.to_be_bytes().to_vec(),
+        );
     }
     put(
         &mut muts,
