@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::engine::backend::{Ack, Backend, Batch, KvTxn, Mutation, Table, Visitor, apply_all};
+use crate::engine::backend::{
+    Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
+};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::Result;
 
@@ -90,12 +92,19 @@ impl Backend for MemBackend {
         )
     }
 
-    fn get_many(&self, table: Table, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
-        let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(keys
-            .iter()
-            .map(|k| t[table.index()].get(*k).cloned())
-            .collect())
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()> {
+        // Collected first: `f` may read the backend again.
+        let found: Vec<(usize, Bytes)> = {
+            let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            keys.iter()
+                .enumerate()
+                .filter_map(|(i, k)| Some((i, t[table.index()].get(*k)?.clone())))
+                .collect()
+        };
+        for (i, v) in found {
+            f(i, &v)?;
+        }
+        Ok(())
     }
 
     fn range(
@@ -106,13 +115,20 @@ impl Backend for MemBackend {
         f: &mut Visitor<'_>,
     ) -> Result<()> {
         use std::ops::Bound;
-        let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let hi = match end {
             Some(e) => Bound::Excluded(e),
             None => Bound::Unbounded,
         };
-        for (k, v) in t[table.index()].range::<[u8], _>((Bound::Included(start), hi)) {
-            f(k, v)?;
+        // Collected first: `f` may read the backend again.
+        let entries: Vec<(Vec<u8>, Bytes)> = {
+            let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            t[table.index()]
+                .range::<[u8], _>((Bound::Included(start), hi))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        for (k, v) in entries {
+            f(&k, &v)?;
         }
         Ok(())
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::engine::backend::{Ack, Backend, Batch, KvTxn, Mutation, Table, Visitor, apply_all};
+use crate::engine::backend::{
+    Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
+};
 use crate::engine::commit::{Apply, GroupCommitter};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
@@ -102,20 +104,48 @@ impl Backend for RedbBackend {
             .map(|v| Bytes::copy_from_slice(v.value())))
     }
 
-    fn get_many(&self, table: Table, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()> {
         let r = self.db.begin_read().map_err(backend_err)?;
         let t = r.open_table(def(table)).map_err(backend_err)?;
-        // Read in key order (neighbouring pages), answer in the order asked.
+        // Visit the keys in order, walking a range iterator between neighbours (many keys of
+        // one table are mostly adjacent entries) and seeking anew after a long gap.
+        const WALK: usize = 16;
         let mut order: Vec<usize> = (0..keys.len()).collect();
         order.sort_unstable_by_key(|i| keys[*i]);
-        let mut out = vec![None; keys.len()];
+        let mut iter: Option<redb::Range<'_, &'static [u8], &'static [u8]>> = None;
+        // The entry the iterator stands on.
+        type Guard<'a> = redb::AccessGuard<'a, &'static [u8]>;
+        let mut cur: Option<(Guard<'_>, Guard<'_>)> = None;
         for i in order {
-            out[i] = t
-                .get(keys[i])
-                .map_err(backend_err)?
-                .map(|v| Bytes::copy_from_slice(v.value()));
+            let key = keys[i];
+            let mut steps = 0;
+            loop {
+                if let Some((k, v)) = &cur {
+                    match k.value().cmp(key) {
+                        std::cmp::Ordering::Equal => {
+                            f(i, v.value())?;
+                            break;
+                        }
+                        std::cmp::Ordering::Greater => break,
+                        std::cmp::Ordering::Less => {}
+                    }
+                }
+                if iter.is_none() || steps == WALK {
+                    iter = Some(t.range::<&[u8]>(key..).map_err(backend_err)?);
+                }
+                steps += 1;
+                cur = match iter.as_mut().and_then(|it| it.next()) {
+                    Some(item) => Some(item.map_err(backend_err)?),
+                    None => None,
+                };
+                if cur.is_none() {
+                    // Past the end: no later key exists; seek again for the next one.
+                    iter = None;
+                    break;
+                }
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn range(

@@ -5,6 +5,7 @@
 //! record stored per body at append; header values read the stored header and
 //! [`SearchKey::Body`] and [`SearchKey::Text`] the stored body text.
 
+use crate::engine::codec::{AddrList, SearchView};
 use crate::flags::Flag;
 use crate::ids::{ModSeq, Uid};
 use crate::meta::{Address, MessageMeta};
@@ -155,7 +156,7 @@ pub(crate) struct Candidate<'a> {
     pub modseq: ModSeq,
     pub internal_date: i64,
     pub size: u64,
-    pub fields: &'a SearchFields,
+    pub fields: &'a SearchView<'a>,
 }
 
 /// Case-insensitive containment; `needle` is already lowercase.
@@ -173,10 +174,10 @@ pub(crate) fn contains_ci(hay: &str, needle_lc: &str) -> bool {
     hay.to_lowercase().contains(needle_lc)
 }
 
-fn addr_match(list: &[Address], needle: &str) -> bool {
-    list.iter().any(|a| {
-        a.name.as_deref().is_some_and(|n| contains_ci(n, needle))
-            || a.address.as_deref().is_some_and(|n| contains_ci(n, needle))
+fn addr_match(list: AddrList<'_>, needle: &str) -> bool {
+    list.iter().any(|(name, address)| {
+        name.is_some_and(|n| contains_ci(n, needle))
+            || address.is_some_and(|n| contains_ci(n, needle))
     })
 }
 
@@ -193,10 +194,10 @@ pub(crate) fn matches(
         SearchKey::Uids(r) => r.iter().any(|(a, b)| *a <= c.uid && c.uid <= *b),
         SearchKey::Flag(f, set) => c.flags.contains(f) == *set,
         SearchKey::Subject(s) => env.subject_lc.contains(s.as_str()),
-        SearchKey::From(s) => addr_match(&env.from, s),
-        SearchKey::To(s) => addr_match(&env.to, s),
-        SearchKey::Cc(s) => addr_match(&env.cc, s),
-        SearchKey::Bcc(s) => addr_match(&env.bcc, s),
+        SearchKey::From(s) => addr_match(env.from, s),
+        SearchKey::To(s) => addr_match(env.to, s),
+        SearchKey::Cc(s) => addr_match(env.cc, s),
+        SearchKey::Bcc(s) => addr_match(env.bcc, s),
         SearchKey::Header(name, v) => {
             if !env
                 .header_names
@@ -216,13 +217,13 @@ pub(crate) fn matches(
         SearchKey::Body(s) => body().is_some_and(|b| contains_ci(&b, s)),
         SearchKey::Text(s) => {
             env.subject_lc.contains(s.as_str())
-                || addr_match(&env.from, s)
-                || addr_match(&env.to, s)
-                || addr_match(&env.cc, s)
+                || addr_match(env.from, s)
+                || addr_match(env.to, s)
+                || addr_match(env.cc, s)
                 || raw_header().is_some_and(|h| contains_ci(&h, s))
                 || body().is_some_and(|b| contains_ci(&b, s))
         }
-        SearchKey::MessageId(id) => env.message_id.as_deref() == Some(id.as_str()),
+        SearchKey::MessageId(id) => env.message_id == Some(id.as_str()),
         SearchKey::Larger(n) => c.size > *n,
         SearchKey::Smaller(n) => c.size < *n,
         SearchKey::Before(t) => c.internal_date < *t,

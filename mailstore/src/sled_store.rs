@@ -8,7 +8,9 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
-use crate::engine::backend::{Ack, Backend, Batch, KvTxn, Mutation, Table, Visitor, apply_all};
+use crate::engine::backend::{
+    Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
+};
 use crate::engine::commit::{Apply, GroupCommitter};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
@@ -91,8 +93,13 @@ impl Backend for SledBackend {
             .map(|v| Bytes::copy_from_slice(&v)))
     }
 
-    fn get_many(&self, table: Table, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
-        keys.iter().map(|k| self.get(table, k)).collect()
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()> {
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(v) = self.trees[table.index()].get(k).map_err(backend_err)? {
+                f(i, &v)?;
+            }
+        }
+        Ok(())
     }
 
     fn range(

@@ -145,6 +145,9 @@ impl Batch {
 /// Called with each key and value of a scanned range.
 pub(crate) type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
 
+/// Called with the index of each key found by [`Backend::get_each`] and its value.
+pub(crate) type IndexVisitor<'a> = dyn FnMut(usize, &[u8]) -> Result<()> + 'a;
+
 /// Resolves once the batch is durable (or failed).
 pub(crate) type Ack = oneshot::Receiver<Result<()>>;
 
@@ -155,8 +158,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn submit(&self, batch: Batch) -> Ack;
     /// Reads one value of committed data.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>>;
-    /// Reads many values of committed data in one read transaction, in the order given.
-    fn get_many(&self, table: Table, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>>;
+    /// Reads many values of committed data in one read transaction: calls `f(i, value)` for
+    /// each `keys[i]` that exists, in key order.
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()>;
     /// Visits the entries with `start <= key < end` (`end` `None`: to the end) in key order.
     fn range(
         &self,
@@ -171,6 +175,16 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn failed(&self) -> bool;
     /// Applies mutations durably right now, bypassing the queue (used while opening).
     fn write_now(&self, muts: Vec<Mutation>) -> Result<()>;
+
+    /// Reads many values of committed data, in the order given.
+    fn get_many(&self, table: Table, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
+        let mut out = vec![None; keys.len()];
+        self.get_each(table, keys, &mut |i, v| {
+            out[i] = Some(Bytes::copy_from_slice(v));
+            Ok(())
+        })?;
+        Ok(out)
+    }
 
     /// Visits every entry of a table in key order.
     fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {

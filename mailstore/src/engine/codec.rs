@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::acl::Rights;
 use crate::flags::{Flags, Keyword, SpecialUse};
 use crate::ids::{AccountId, MailboxName};
+#[cfg(test)]
 use crate::meta::Address;
 use crate::records::Quota;
 use crate::search::SearchFields;
@@ -211,20 +212,98 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
     }
-    fn str(&mut self) -> Option<String> {
+    fn str(&mut self) -> Option<&'a str> {
         let n = self.u32()? as usize;
-        Some(std::str::from_utf8(self.take(n)?).ok()?.to_owned())
+        std::str::from_utf8(self.take(n)?).ok()
     }
-    fn opt_str(&mut self) -> Option<Option<String>> {
+    fn opt_str(&mut self) -> Option<Option<&'a str>> {
         match self.u8()? {
             0 => Some(None),
             1 => Some(Some(self.str()?)),
             _ => None,
         }
     }
+    /// Validates a list of `n` (u16) items read by `item`; returns its bytes.
+    fn list(&mut self, item: impl Fn(&mut Reader<'a>) -> Option<()>) -> Option<&'a [u8]> {
+        let start = self.pos;
+        let n = self.u16()?;
+        for _ in 0..n {
+            item(self)?;
+        }
+        self.v.get(start..self.pos)
+    }
 }
 
-pub(crate) fn decode_search(v: &[u8]) -> Option<SearchFields> {
+fn addr_item(r: &mut Reader<'_>) -> Option<()> {
+    r.opt_str()?;
+    r.opt_str()?;
+    Some(())
+}
+
+fn str_item(r: &mut Reader<'_>) -> Option<()> {
+    r.str().map(|_| ())
+}
+
+/// An encoded list of addresses: `(name, address)` pairs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AddrList<'a>(&'a [u8]);
+
+impl<'a> AddrList<'a> {
+    pub(crate) const EMPTY: AddrList<'static> = AddrList(&[0, 0]);
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = (Option<&'a str>, Option<&'a str>)> {
+        let mut r = Reader { v: self.0, pos: 0 };
+        let n = r.u16().unwrap_or(0);
+        // Validated at decode time; a malformed item ends the iteration.
+        (0..n).map_while(move |_| Some((r.opt_str()?, r.opt_str()?)))
+    }
+}
+
+/// An encoded list of strings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StrList<'a>(&'a [u8]);
+
+impl<'a> StrList<'a> {
+    pub(crate) const EMPTY: StrList<'static> = StrList(&[0, 0]);
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = &'a str> {
+        let mut r = Reader { v: self.0, pos: 0 };
+        let n = r.u16().unwrap_or(0);
+        (0..n).map_while(move |_| r.str())
+    }
+}
+
+/// A search record decoded without copying: what a search reads of each candidate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SearchView<'a> {
+    pub subject_lc: &'a str,
+    pub message_id: Option<&'a str>,
+    pub date: Option<i64>,
+    pub body_offset: u32,
+    pub from: AddrList<'a>,
+    pub to: AddrList<'a>,
+    pub cc: AddrList<'a>,
+    pub bcc: AddrList<'a>,
+    pub header_names: StrList<'a>,
+}
+
+impl SearchView<'static> {
+    /// For searches that read no record.
+    pub(crate) const EMPTY: SearchView<'static> = SearchView {
+        subject_lc: "",
+        message_id: None,
+        date: None,
+        body_offset: 0,
+        from: AddrList::EMPTY,
+        to: AddrList::EMPTY,
+        cc: AddrList::EMPTY,
+        bcc: AddrList::EMPTY,
+        header_names: StrList::EMPTY,
+    };
+}
+
+/// Decodes (and validates) a search record; `None` if malformed.
+pub(crate) fn decode_search(v: &[u8]) -> Option<SearchView<'_>> {
     let mut r = Reader { v, pos: 0 };
     if r.u8()? != 1 {
         return None;
@@ -237,26 +316,15 @@ pub(crate) fn decode_search(v: &[u8]) -> Option<SearchFields> {
         _ => return None,
     };
     let body_offset = r.u32()?;
-    let mut lists: [Vec<Address>; 4] = Default::default();
-    for list in &mut lists {
-        let n = r.u16()?;
-        list.reserve(n);
-        for _ in 0..n {
-            let name = r.opt_str()?;
-            let address = r.opt_str()?;
-            list.push(Address { name, address });
-        }
-    }
-    let n = r.u16()?;
-    let mut header_names = Vec::with_capacity(n);
-    for _ in 0..n {
-        header_names.push(r.str()?);
-    }
+    let from = AddrList(r.list(addr_item)?);
+    let to = AddrList(r.list(addr_item)?);
+    let cc = AddrList(r.list(addr_item)?);
+    let bcc = AddrList(r.list(addr_item)?);
+    let header_names = StrList(r.list(str_item)?);
     if r.pos != v.len() {
         return None;
     }
-    let [from, to, cc, bcc] = lists;
-    Some(SearchFields {
+    Some(SearchView {
         subject_lc,
         message_id,
         date,
@@ -267,6 +335,29 @@ pub(crate) fn decode_search(v: &[u8]) -> Option<SearchFields> {
         bcc,
         header_names,
     })
+}
+
+#[cfg(test)]
+fn view_to_fields(v: &SearchView<'_>) -> SearchFields {
+    let addrs = |l: AddrList<'_>| -> Vec<Address> {
+        l.iter()
+            .map(|(n, a)| Address {
+                name: n.map(str::to_owned),
+                address: a.map(str::to_owned),
+            })
+            .collect()
+    };
+    SearchFields {
+        subject_lc: v.subject_lc.to_owned(),
+        message_id: v.message_id.map(str::to_owned),
+        date: v.date,
+        body_offset: v.body_offset,
+        from: addrs(v.from),
+        to: addrs(v.to),
+        cc: addrs(v.cc),
+        bcc: addrs(v.bcc),
+        header_names: v.header_names.iter().map(str::to_owned).collect(),
+    }
 }
 
 /// The first bytes of a key, in hex, for error messages.
@@ -345,7 +436,7 @@ mod tests {
                 header_names: headers,
             };
             let v = encode_search(&f);
-            prop_assert_eq!(decode_search(&v), Some(f));
+            prop_assert_eq!(decode_search(&v).map(|x| view_to_fields(&x)), Some(f));
             for cut in 0..v.len() {
                 prop_assert!(decode_search(&v[..cut]).is_none());
             }

@@ -23,7 +23,8 @@ use crate::ids::AccountId;
 /// Accounts pinned by one call; unpinned on drop.
 pub(crate) struct Pin<'a> {
     engine: &'a Engine,
-    accounts: Vec<AccountId>,
+    /// (account, load generation): a pin never releases a later load of the same name.
+    accounts: Vec<(AccountId, u64)>,
 }
 
 impl Pin<'_> {
@@ -39,8 +40,10 @@ impl Drop for Pin<'_> {
             return;
         }
         let mut st = self.engine.state.lock().unwrap_or_else(|p| p.into_inner());
-        for a in &self.accounts {
-            if let Some(acc) = st.accounts.get_mut(a) {
+        for (a, generation) in &self.accounts {
+            if let Some(acc) = st.accounts.get_mut(a)
+                && acc.generation == *generation
+            {
                 acc.pins = acc.pins.saturating_sub(1);
             }
         }
@@ -61,8 +64,8 @@ impl Engine {
         }
     }
 
-    /// Pins a loaded account; `false` if it is not loaded.
-    fn pin_loaded(&self, a: &AccountId) -> Result<bool> {
+    /// Pins a loaded account; `None` if it is not loaded.
+    fn pin_loaded(&self, a: &AccountId) -> Result<Option<Pin<'_>>> {
         let mut st = self.lock()?;
         st.tick += 1;
         let tick = st.tick;
@@ -70,20 +73,19 @@ impl Engine {
             Some(acc) => {
                 acc.pins += 1;
                 acc.last_use = tick;
-                Ok(true)
+                Ok(Some(Pin {
+                    engine: self,
+                    accounts: vec![(a.clone(), acc.generation)],
+                }))
             }
-            None => Ok(false),
+            None => Ok(None),
         }
     }
 
     /// Loads (if needed) and pins `a`. With `create`, a missing account is created (its record
     /// is committed before this returns); otherwise it is [`StoreError::NoSuchAccount`].
     pub(crate) async fn pin(&self, a: &AccountId, create: bool) -> Result<Pin<'_>> {
-        let pin = Pin {
-            engine: self,
-            accounts: vec![a.clone()],
-        };
-        if self.pin_loaded(a)? {
+        if let Some(pin) = self.pin_loaded(a)? {
             return Ok(pin);
         }
         let lock = self
@@ -94,13 +96,13 @@ impl Engine {
             .or_default()
             .clone();
         let _guard = lock.lock().await;
-        if self.pin_loaded(a)? {
+        if let Some(pin) = self.pin_loaded(a)? {
             return Ok(pin);
         }
         // Nothing is queued for an unloaded account, but wait for the queue all the same.
         self.barrier().await?;
         let loaded = self.read_account(a)?;
-        let ack = {
+        let (pin, ack) = {
             let mut st = self.lock()?;
             let created = loaded.is_none();
             let Loaded {
@@ -123,6 +125,11 @@ impl Engine {
             st.tick += 1;
             account.pins = 1;
             account.last_use = st.tick;
+            account.generation = st.tick;
+            let pin = Pin {
+                engine: self,
+                accounts: vec![(a.clone(), account.generation)],
+            };
             for mb in mailboxes {
                 st.mailboxes.insert(mb.id, mb);
             }
@@ -136,9 +143,9 @@ impl Engine {
             if created {
                 let mut tx = Tx::default();
                 st.put_account(a, &mut tx);
-                Some(self.submit(tx))
+                (pin, Some(self.submit(tx)))
             } else {
-                None
+                (pin, None)
             }
         };
         if let Some(ack) = ack {

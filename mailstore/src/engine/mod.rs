@@ -288,11 +288,12 @@ impl Engine {
         Ok(out)
     }
 
-    /// Search records of bodies, in the order given (`None`: not stored).
-    async fn search_fields(&self, hashes: &[Hash]) -> Result<Vec<Option<SearchFields>>> {
+    /// Encoded search records of bodies, in the order given (`None`: not stored).
+    async fn search_records(&self, hashes: &[Hash]) -> Result<Vec<Option<Bytes>>> {
         let keys: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
         let mut raw = self.backend.get_many(Table::Search, &keys)?;
         if raw.iter().any(Option::is_none) {
+            // Appended but maybe not committed yet: wait for the writer, read those again.
             self.barrier().await?;
             let missing: Vec<usize> = (0..raw.len()).filter(|i| raw[*i].is_none()).collect();
             let keys: Vec<&[u8]> = missing.iter().map(|i| &hashes[*i][..]).collect();
@@ -303,15 +304,12 @@ impl Engine {
                 raw[i] = v;
             }
         }
-        raw.into_iter()
-            .zip(hashes)
-            .map(|(v, h)| match v {
-                None => Ok(None),
-                Some(v) => codec::decode_search(&v).map(Some).ok_or_else(|| {
-                    self.corrupt_err(format!("search record of body {}", codec::hex(h)))
-                }),
-            })
-            .collect()
+        Ok(raw)
+    }
+
+    fn decode_search<'a>(&self, v: &'a [u8], hash: &Hash) -> Result<codec::SearchView<'a>> {
+        codec::decode_search(v)
+            .ok_or_else(|| self.corrupt_err(format!("search record of body {}", codec::hex(hash))))
     }
 
     fn corrupt_err(&self, detail: String) -> StoreError {
@@ -876,9 +874,11 @@ impl Engine {
                 .collect::<HashSet<Hash>>()
                 .into_iter()
                 .collect();
-            for (h, f) in unseen.iter().zip(self.search_fields(&unseen).await?) {
-                if let Some(id) = f.and_then(|f| f.message_id) {
-                    ids.insert(*h, id);
+            for (h, rec) in unseen.iter().zip(self.search_records(&unseen).await?) {
+                if let Some(rec) = rec
+                    && let Some(id) = self.decode_search(&rec, h)?.message_id
+                {
+                    ids.insert(*h, id.to_owned());
                 }
             }
         }
@@ -1113,13 +1113,13 @@ impl Engine {
     pub(crate) async fn search(&self, mailbox: MailboxId, query: &SearchKey) -> Result<Vec<Uid>> {
         let q = query.prepared();
         let _pin = self.pin_mailbox(mailbox.0).await?;
-        let mut none = || None;
-        let mut none2 = || None;
         if !q.needs_fields() {
+            let mut none = || None;
+            let mut none2 = || None;
             // Flags, UIDs, dates, sizes, modseqs: the index alone answers.
             let st = self.lock()?;
             let mb = st.mailbox(mailbox.0)?;
-            let empty = SearchFields::default();
+            let empty = codec::SearchView::EMPTY;
             let mut out = Vec::new();
             for (u, m) in &mb.messages {
                 let c = Candidate {
@@ -1145,12 +1145,13 @@ impl Engine {
                 .collect()
         };
         let needs_io = q.needs_body() || has_header_value(&q);
-        let hashes: Vec<Hash> = snapshot.iter().map(|(_, m)| m.hash).collect();
-        let fields = self.search_fields(&hashes).await?;
-        let mut out = Vec::new();
-        for ((u, m), f) in snapshot.iter().zip(fields) {
-            // No record: expunged and freed since the snapshot.
-            let Some(f) = f else { continue };
+        let hashes: Vec<&[u8]> = snapshot.iter().map(|(_, m)| &m.hash[..]).collect();
+        // Each candidate's search record is decoded in place (no copy) and matched.
+        let mut state: Vec<Option<bool>> = vec![None; snapshot.len()];
+        let backend = &self.backend;
+        let visit = |state: &mut [Option<bool>], i: usize, rec: &[u8]| -> Result<()> {
+            let (u, m) = &snapshot[i];
+            let f = self.decode_search(rec, &m.hash)?;
             let c = Candidate {
                 uid: uid(*u),
                 flags: &m.flags,
@@ -1162,7 +1163,6 @@ impl Engine {
             let matched = if needs_io {
                 let hash = m.hash;
                 let body_off = f.body_offset as usize;
-                let backend = &self.backend;
                 let mut header = || {
                     backend.get(Table::Blobs, &hash).ok().flatten().map(|raw| {
                         let end = body_off.min(raw.len());
@@ -1178,13 +1178,31 @@ impl Engine {
                 };
                 search::matches(&q, &c, &mut header, &mut body)
             } else {
-                search::matches(&q, &c, &mut none, &mut none2)
+                search::matches(&q, &c, &mut || None, &mut || None)
             };
-            if matched {
-                out.push(uid(*u));
-            }
+            state[i] = Some(matched);
+            Ok(())
+        };
+        self.backend
+            .get_each(Table::Search, &hashes, &mut |i, rec| {
+                visit(&mut state, i, rec)
+            })?;
+        let missing: Vec<usize> = (0..state.len()).filter(|i| state[*i].is_none()).collect();
+        if !missing.is_empty() {
+            // Appended but maybe not committed yet: wait for the writer, read those again.
+            // Still missing: expunged and freed since the snapshot.
+            self.barrier().await?;
+            let keys: Vec<&[u8]> = missing.iter().map(|i| hashes[*i]).collect();
+            self.backend.get_each(Table::Search, &keys, &mut |j, rec| {
+                visit(&mut state, missing[j], rec)
+            })?;
         }
-        Ok(out)
+        Ok(snapshot
+            .iter()
+            .zip(state)
+            .filter(|(_, s)| *s == Some(true))
+            .map(|((u, _), _)| uid(*u))
+            .collect())
     }
 
     pub(crate) async fn subscribe(&self, mailbox: MailboxId) -> Result<Subscription> {

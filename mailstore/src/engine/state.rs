@@ -92,6 +92,8 @@ pub(crate) struct Account {
     pub pins: u32,
     /// Tick of the last use, for LRU eviction.
     pub last_use: u64,
+    /// Tick of the load (distinguishes a re-created account from the one a pin was taken on).
+    pub generation: u64,
     /// Archive entries added / removed since the load (their commits may still be queued).
     pub archive_added: Vec<(u64, Hash)>,
     pub archive_removed: HashSet<u64>,
