@@ -288,10 +288,10 @@ impl Engine {
         Ok(out)
     }
 
-    /// Encoded search records of bodies, in the order given (`None`: not stored).
+    /// Refs records (count ++ search record) of bodies, in the order given (`None`: not stored).
     async fn search_records(&self, hashes: &[Hash]) -> Result<Vec<Option<Bytes>>> {
         let keys: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
-        let mut raw = self.backend.get_many(Table::Search, &keys)?;
+        let mut raw = self.backend.get_many(Table::Refs, &keys)?;
         if raw.iter().any(Option::is_none) {
             // Appended but maybe not committed yet: wait for the writer, read those again.
             self.barrier().await?;
@@ -299,7 +299,7 @@ impl Engine {
             let keys: Vec<&[u8]> = missing.iter().map(|i| &hashes[*i][..]).collect();
             for (i, v) in missing
                 .into_iter()
-                .zip(self.backend.get_many(Table::Search, &keys)?)
+                .zip(self.backend.get_many(Table::Refs, &keys)?)
             {
                 raw[i] = v;
             }
@@ -307,8 +307,10 @@ impl Engine {
         Ok(raw)
     }
 
+    /// Decodes the search record of a refs record (count ++ search record).
     fn decode_search<'a>(&self, v: &'a [u8], hash: &Hash) -> Result<codec::SearchView<'a>> {
-        codec::decode_search(v)
+        v.get(8..)
+            .and_then(codec::decode_search)
             .ok_or_else(|| self.corrupt_err(format!("search record of body {}", codec::hex(hash))))
     }
 
@@ -1183,17 +1185,16 @@ impl Engine {
             state[i] = Some(matched);
             Ok(())
         };
-        self.backend
-            .get_each(Table::Search, &hashes, &mut |i, rec| {
-                visit(&mut state, i, rec)
-            })?;
+        self.backend.get_each(Table::Refs, &hashes, &mut |i, rec| {
+            visit(&mut state, i, rec)
+        })?;
         let missing: Vec<usize> = (0..state.len()).filter(|i| state[*i].is_none()).collect();
         if !missing.is_empty() {
             // Appended but maybe not committed yet: wait for the writer, read those again.
             // Still missing: expunged and freed since the snapshot.
             self.barrier().await?;
             let keys: Vec<&[u8]> = missing.iter().map(|i| hashes[*i]).collect();
-            self.backend.get_each(Table::Search, &keys, &mut |j, rec| {
+            self.backend.get_each(Table::Refs, &keys, &mut |j, rec| {
                 visit(&mut state, missing[j], rec)
             })?;
         }

@@ -8,13 +8,13 @@
 //! - message records carry the size;
 //! - archive entries under `account \0 id`, with the size;
 //! - mail-log records under `account \0 time ++ seq`;
-//! - `refs` (hash -> references) and `search` (hash -> binary search record) per body.
+//! - `refs` (hash -> references ++ binary search record) per body.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::backend::{Backend, Mutation, Op, Table};
+use super::backend::{Backend, Mutation, Op, Table, refs_record};
 use super::codec::{self, ArchivedRec, Hash, MailboxRec};
 use super::keys;
 use super::state::{FORMAT_KEY, json};
@@ -59,6 +59,7 @@ pub(crate) fn from_format_1(backend: &dyn Backend) -> Result<Vec<Mutation>> {
     let mut muts = Vec::new();
     // Bodies: size, search record.
     let mut sizes: HashMap<Hash, u64> = HashMap::new();
+    let mut search: HashMap<Hash, Vec<u8>> = HashMap::new();
     backend.scan(Table::BlobMeta, &mut |k, v| {
         let hash: Hash = k
             .try_into()
@@ -66,12 +67,7 @@ pub(crate) fn from_format_1(backend: &dyn Backend) -> Result<Vec<Mutation>> {
         let meta: MessageMeta = serde_json::from_slice(v)
             .map_err(|e| corrupt(format!("metadata of body {}: {e}", codec::hex(&hash))))?;
         sizes.insert(hash, meta.size);
-        put(
-            &mut muts,
-            Table::Search,
-            hash.to_vec(),
-            codec::encode_search(&SearchFields::of(&meta)),
-        );
+        search.insert(hash, codec::encode_search(&SearchFields::of(&meta)));
         Ok(())
     })?;
     let mut refs: HashMap<Hash, u64> = HashMap::new();
@@ -163,12 +159,8 @@ pub(crate) fn from_format_1(backend: &dyn Backend) -> Result<Vec<Mutation>> {
         Ok(())
     })?;
     for (hash, n) in refs {
-        put(
-            &mut muts,
-            Table::Refs,
-            hash.to_vec(),
-            n.to_be_bytes().to_vec(),
-        );
+        let rec = refs_record(n, search.get(&hash).map(Vec::as_slice).unwrap_or_default());
+        put(&mut muts, Table::Refs, hash.to_vec(), rec);
     }
     put(
         &mut muts,
