@@ -45,6 +45,12 @@ impl Drop for Pin<'_> {
                 && acc.generation == *generation
             {
                 acc.pins = acc.pins.saturating_sub(1);
+                if acc.pins == 0 {
+                    // Nothing of this account is queued any more: the disk has it all.
+                    acc.archive_added.clear();
+                    acc.archive_removed.clear();
+                    acc.deleting = false;
+                }
             }
         }
     }

@@ -413,6 +413,27 @@ impl Engine {
     /// other accounts gave it. Read receipts and mail-log records stay (audit).
     pub(crate) async fn delete_account(&self, account: &AccountId) -> Result<()> {
         let mut pin = self.pin(account, false).await?;
+        // From here on no new grant to this account is accepted (`set_rights`); grants
+        // already queued are durable after the barrier, so the scan below sees them all.
+        self.lock()?.account_mut(account)?.deleting = true;
+        let r = self.delete_account_pinned(account, &mut pin).await;
+        if r.is_err()
+            && let Ok(mut st) = self.lock()
+            && let Some(a) = st.accounts.get_mut(account)
+        {
+            a.deleting = false;
+        }
+        drop(pin);
+        r
+    }
+
+    async fn delete_account_pinned<'a>(
+        &'a self,
+        account: &AccountId,
+        pin: &mut Pin<'a>,
+    ) -> Result<()> {
+        // Grants and archive entries queued by calls still running are durable after this.
+        self.barrier().await?;
         // Grants others gave this account: their owners' indexes change too.
         let mut given: Vec<(u64, AccountId)> = Vec::new();
         self.backend.scan_prefix(
@@ -438,51 +459,46 @@ impl Engine {
                 }
             }
         }
-        // Archive entries queued by calls still running are durable after this.
-        self.barrier().await?;
         let on_disk: Vec<(u64, Hash)> = self
             .archive_on_disk(account)?
             .into_iter()
             .filter_map(|(id, rec)| Some((id, codec::unhex(&rec.hash)?)))
             .collect();
-        let r = self
-            .write(|st, tx| {
-                let acct = st.account(account)?;
-                let boxes: Vec<u64> = acct.mailboxes.values().copied().collect();
-                let mut archived: Vec<(u64, Hash)> = on_disk;
-                archived.extend(acct.archive_added.iter().copied());
-                archived.retain(|(id, _)| !acct.archive_removed.contains(id));
-                archived.sort_unstable();
-                archived.dedup_by_key(|(id, _)| *id);
-                for id in boxes {
-                    let Some(mb) = st.drop_mailbox(id, tx) else {
-                        continue;
-                    };
-                    for (u, m) in &mb.messages {
-                        tx.del(Table::Messages, keys::msg_key(id, *u));
-                        tx.ref_dec(&m.hash);
-                    }
+        self.write(|st, tx| {
+            let acct = st.account(account)?;
+            let boxes: Vec<u64> = acct.mailboxes.values().copied().collect();
+            let mut archived: Vec<(u64, Hash)> = on_disk;
+            archived.extend(acct.archive_added.iter().copied());
+            archived.retain(|(id, _)| !acct.archive_removed.contains(id));
+            archived.sort_unstable();
+            archived.dedup_by_key(|(id, _)| *id);
+            for id in boxes {
+                let Some(mb) = st.drop_mailbox(id, tx) else {
+                    continue;
+                };
+                for (u, m) in &mb.messages {
+                    tx.del(Table::Messages, keys::msg_key(id, *u));
+                    tx.ref_dec(&m.hash);
                 }
-                for (id, owner) in &given {
-                    if owner != account
-                        && let Some(mb) = st.mailboxes.get_mut(id)
-                    {
-                        mb.acl.remove(account);
-                        st.put_mailbox(*id, tx);
-                    }
-                    tx.del(Table::Grants, keys::account_id_key(account, *id));
+            }
+            for (id, owner) in &given {
+                if owner != account
+                    && let Some(mb) = st.mailboxes.get_mut(id)
+                {
+                    mb.acl.remove(account);
+                    st.put_mailbox(*id, tx);
                 }
-                for (id, hash) in archived {
-                    tx.del(Table::Archive, keys::account_id_key(account, id));
-                    tx.ref_dec(&hash);
-                }
-                st.accounts.remove(account);
-                tx.del(Table::Accounts, account.as_str().as_bytes().to_vec());
-                Ok(())
-            })
-            .await;
-        drop(pin);
-        r
+                tx.del(Table::Grants, keys::account_id_key(account, *id));
+            }
+            for (id, hash) in archived {
+                tx.del(Table::Archive, keys::account_id_key(account, id));
+                tx.ref_dec(&hash);
+            }
+            st.accounts.remove(account);
+            tx.del(Table::Accounts, account.as_str().as_bytes().to_vec());
+            Ok(())
+        })
+        .await
     }
 
     // ---- mailboxes ----
@@ -1228,11 +1244,12 @@ impl Engine {
         grantee: &AccountId,
         rights: Rights,
     ) -> Result<()> {
-        if !self.account_exists(grantee).await? {
-            return Err(StoreError::NoSuchAccount(grantee.to_string()));
-        }
-        let _pin = self.pin(owner, false).await?;
+        let mut pin = self.pin(grantee, false).await?;
+        pin.join(self.pin(owner, false).await?);
         self.write(|st, tx| {
+            if st.account(grantee)?.deleting {
+                return Err(StoreError::NoSuchAccount(grantee.to_string()));
+            }
             let id = st.find(owner, name)?;
             let mb = st.mailbox_mut(id)?;
             if rights.is_empty() {

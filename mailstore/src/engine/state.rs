@@ -94,9 +94,12 @@ pub(crate) struct Account {
     pub last_use: u64,
     /// Tick of the load (distinguishes a re-created account from the one a pin was taken on).
     pub generation: u64,
-    /// Archive entries added / removed since the load (their commits may still be queued).
+    /// Archive entries added / removed whose commits may still be queued (cleared when the
+    /// last pin goes: every write holds its pin until durable).
     pub archive_added: Vec<(u64, Hash)>,
     pub archive_removed: HashSet<u64>,
+    /// `delete_account` is running: no new grants to this account.
+    pub deleting: bool,
 }
 
 /// Mutations and events of one operation.
