@@ -233,3 +233,19 @@ async fn deleted_account_stays_deleted_after_reopen() {
     assert!(s.select(inbox).await.unwrap().messages.is_empty());
     assert_eq!(s.list_mailboxes(&a).await.unwrap().len(), 1);
 }
+
+/// The suite with at most one account in memory: calls on other accounts evict and reload
+/// from the redb file.
+#[tokio::test]
+async fn conformance_suite_with_one_loaded_account() {
+    let make = || {
+        let config = mailstore::StoreConfig {
+            max_loaded_accounts: 1,
+            ..mailstore::StoreConfig::default()
+        };
+        Arc::new(
+            RedbStore::open_with(common::scratch_dir("mailstore-redb-lru"), config).expect("open"),
+        ) as Arc<dyn Store>
+    };
+    conformance::run_all(&make).await;
+}
