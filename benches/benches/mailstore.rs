@@ -10,6 +10,8 @@
 //! * `cold_100k/open_then_select` (target <= 300 ms): open the 100,000-message store and
 //!   SELECT the mailbox, timed without dropping the previous handle; prints the resident
 //!   memory the open handle adds, per message.
+//! * `cold_100k/open_then_search_subject` (target <= 300 ms): open the 100,000-message store
+//!   and run the first subject search (nothing cached), timed without the drop.
 //! * `open_1000_accounts/open` (target well under 100 ms): open a store of 1,000 accounts
 //!   (default folders, 20 messages each), timed without the drop.
 //!
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use mailstore::{AccountId, Flag, Flags, MailboxId, MailboxName, RedbStore, SearchKey, Store};
 
 const BIG: usize = 100_000;
@@ -227,18 +229,80 @@ fn big_mailbox(c: &mut Criterion) {
             total
         })
     });
+    let q = SearchKey::Subject(needle.into());
+    g.bench_function("open_then_search_subject", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                let s = RedbStore::open(&path).expect("reopen");
+                let hits = rt.block_on(s.search(inbox, &q)).expect("search");
+                total += t.elapsed();
+                assert_eq!(hits.len(), expected);
+                drop(s);
+            }
+            total
+        })
+    });
     g.finish();
-    let before = resident_bytes();
-    let s = RedbStore::open(&path).expect("reopen");
-    let n = rt.block_on(s.select(inbox)).expect("select").messages.len();
-    let after = resident_bytes();
-    eprintln!(
-        "resident memory added by an open handle after SELECT of {n} messages: {} bytes/message (RSS {} -> {} MiB; includes redb's page cache)",
-        after.saturating_sub(before) / n.max(1) as u64,
-        before >> 20,
-        after >> 20
-    );
-    drop(s);
+    // Memory: a fresh process opens the store, then SELECTs, then searches (in-process
+    // figures would be blurred by the allocator keeping what earlier handles freed).
+    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .env(
+            RSS_CHILD,
+            format!("{}|{}|{needle}", path.display(), inbox.0),
+        )
+        .output()
+        .expect("rss child");
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if let [base, open, select, search, n] = v[..] {
+        let per = |x: u64| x.saturating_sub(base) / n.max(1);
+        eprintln!(
+            "resident memory of a fresh process over {n} messages (RSS delta from before open, includes redb's cache): after open {} B/message, after SELECT {} B/message, after subject search {} B/message (RSS {} -> {} -> {} -> {} MiB)",
+            per(open),
+            per(select),
+            per(search),
+            base >> 20,
+            open >> 20,
+            select >> 20,
+            search >> 20
+        );
+    } else {
+        eprintln!(
+            "rss child failed: {line} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+const RSS_CHILD: &str = "MAILSTORE_BENCH_RSS_CHILD";
+
+/// In the child process: prints RSS before open, after open, after SELECT, after a subject
+/// search, and the message count.
+fn rss_child(spec: &str) {
+    let mut parts = spec.splitn(3, '|');
+    let (Some(path), Some(id), Some(needle)) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    let id: u64 = id.parse().expect("mailbox id");
+    let rt = runtime();
+    let base = resident_bytes();
+    let s = RedbStore::open(path).expect("open");
+    let open = resident_bytes();
+    let n = rt
+        .block_on(s.select(MailboxId(id)))
+        .expect("select")
+        .messages
+        .len();
+    let select = resident_bytes();
+    let q = SearchKey::Subject(needle.into());
+    rt.block_on(s.search(MailboxId(id), &q)).expect("search");
+    let search = resident_bytes();
+    println!("{base} {open} {select} {search} {n}");
 }
 
 /// Resident set size of this process (Linux), 0 elsewhere.
@@ -326,4 +390,12 @@ fn many_accounts(c: &mut Criterion) {
 }
 
 criterion_group!(benches, appends, big_mailbox, many_accounts);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var(RSS_CHILD) {
+        rss_child(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table, Visitor};
+use crate::engine::backend::{
+    Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
+};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::Result;
 
@@ -15,35 +17,71 @@ struct MemBackend {
     tables: Mutex<Vec<BTreeMap<Vec<u8>, Bytes>>>,
 }
 
+type Tables = Vec<BTreeMap<Vec<u8>, Bytes>>;
+
+/// Applies in place, keeping the old values to roll back a failed batch.
+struct MemTxn<'a> {
+    tables: &'a mut Tables,
+    undo: Vec<(Table, Vec<u8>, Option<Bytes>)>,
+}
+
+impl KvTxn for MemTxn<'_> {
+    fn get(&mut self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.tables[t.index()].get(key).map(|v| v.to_vec()))
+    }
+
+    fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        let old = self.tables[t.index()].insert(key.to_vec(), Bytes::copy_from_slice(value));
+        self.undo.push((t, key.to_vec(), old));
+        Ok(())
+    }
+
+    fn del(&mut self, t: Table, key: &[u8]) -> Result<()> {
+        let old = self.tables[t.index()].remove(key);
+        self.undo.push((t, key.to_vec(), old));
+        Ok(())
+    }
+}
+
 impl MemBackend {
-    fn apply(&self, muts: &[Mutation]) {
+    fn apply(&self, muts: &[Mutation]) -> Result<()> {
         let mut t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        for m in muts {
-            let table = &mut t[m.table.index()];
-            match &m.value {
-                Some(v) => {
-                    table.insert(m.key.clone(), v.clone());
-                }
-                None => {
-                    table.remove(&m.key);
-                }
+        let mut txn = MemTxn {
+            tables: &mut t,
+            undo: Vec::new(),
+        };
+        let r = apply_all(&mut txn, &[muts]);
+        if r.is_err() {
+            // All or nothing, like a database transaction.
+            let MemTxn { tables, undo } = txn;
+            for (table, key, old) in undo.into_iter().rev() {
+                match old {
+                    Some(v) => tables[table.index()].insert(key, v),
+                    None => tables[table.index()].remove(&key),
+                };
             }
         }
+        r
     }
 }
 
 impl Backend for MemBackend {
     fn submit(&self, batch: Batch) -> Ack {
         let (tx, rx) = oneshot::channel();
-        self.apply(&batch.muts);
-        batch.publish();
-        let _ = tx.send(Ok(()));
+        match self.apply(&batch.muts) {
+            Ok(()) => {
+                batch.publish();
+                let _ = tx.send(Ok(()));
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
         rx
     }
 
     fn write_now(&self, muts: Vec<Mutation>) -> Result<()> {
-        self.apply(&muts);
-        Ok(())
+        self.apply(&muts)
     }
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>> {
@@ -54,10 +92,43 @@ impl Backend for MemBackend {
         )
     }
 
-    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {
-        let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        for (k, v) in &t[table.index()] {
-            f(k, v)?;
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()> {
+        // Collected first: `f` may read the backend again.
+        let found: Vec<(usize, Bytes)> = {
+            let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            keys.iter()
+                .enumerate()
+                .filter_map(|(i, k)| Some((i, t[table.index()].get(*k)?.clone())))
+                .collect()
+        };
+        for (i, v) in found {
+            f(i, &v)?;
+        }
+        Ok(())
+    }
+
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: Option<&[u8]>,
+        f: &mut Visitor<'_>,
+    ) -> Result<()> {
+        use std::ops::Bound;
+        let hi = match end {
+            Some(e) => Bound::Excluded(e),
+            None => Bound::Unbounded,
+        };
+        // Collected first: `f` may read the backend again.
+        let entries: Vec<(Vec<u8>, Bytes)> = {
+            let t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            t[table.index()]
+                .range::<[u8], _>((Bound::Included(start), hi))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        for (k, v) in entries {
+            f(&k, &v)?;
         }
         Ok(())
     }
@@ -86,7 +157,7 @@ impl Backend for MemBackend {
 /// # });
 /// ```
 pub struct MemoryStore {
-    engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 impl MemoryStore {
@@ -123,9 +194,9 @@ mod tests {
     use crate::{AccountId, FlagOp, Flags, MailboxName, Store, Uid};
 
     fn blob_count(s: &MemoryStore) -> (usize, usize) {
-        let st = s.engine.state_for_tests();
+        let refs = s.engine.backend_table_len(Table::Refs);
         let mem = s.engine.backend_table_len(Table::Blobs);
-        (st, mem)
+        (refs, mem)
     }
 
     #[tokio::test]

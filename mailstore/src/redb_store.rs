@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table, Visitor};
+use crate::engine::backend::{
+    Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
+};
 use crate::engine::commit::{Apply, GroupCommitter};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
@@ -26,30 +28,53 @@ struct RedbApply {
     db: Arc<Database>,
 }
 
+type RedbTable<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
+
+/// A redb write transaction with its tables opened on first use.
+struct RedbTxn<'t> {
+    txn: &'t redb::WriteTransaction,
+    tables: Vec<Option<RedbTable<'t>>>,
+}
+
+impl<'t> RedbTxn<'t> {
+    fn table(&mut self, t: Table) -> Result<&mut RedbTable<'t>> {
+        let slot = &mut self.tables[t.index()];
+        if slot.is_none() {
+            *slot = Some(self.txn.open_table(def(t)).map_err(backend_err)?);
+        }
+        slot.as_mut()
+            .ok_or_else(|| StoreError::Backend("table not open".into()))
+    }
+}
+
+impl KvTxn for RedbTxn<'_> {
+    fn get(&mut self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .table(t)?
+            .get(key)
+            .map_err(backend_err)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        self.table(t)?.insert(key, value).map_err(backend_err)?;
+        Ok(())
+    }
+
+    fn del(&mut self, t: Table, key: &[u8]) -> Result<()> {
+        self.table(t)?.remove(key).map_err(backend_err)?;
+        Ok(())
+    }
+}
+
 fn apply_groups(db: &Database, groups: &[&[Mutation]]) -> Result<()> {
     let txn = db.begin_write().map_err(backend_err)?;
     {
-        let mut tables: Vec<Option<redb::Table<'_, &'static [u8], &'static [u8]>>> =
-            (0..Table::ALL.len()).map(|_| None).collect();
-        for muts in groups {
-            for m in muts.iter() {
-                let slot = &mut tables[m.table.index()];
-                if slot.is_none() {
-                    *slot = Some(txn.open_table(def(m.table)).map_err(backend_err)?);
-                }
-                if let Some(t) = slot.as_mut() {
-                    match &m.value {
-                        Some(v) => {
-                            t.insert(m.key.as_slice(), v.as_ref())
-                                .map_err(backend_err)?;
-                        }
-                        None => {
-                            t.remove(m.key.as_slice()).map_err(backend_err)?;
-                        }
-                    }
-                }
-            }
-        }
+        let mut t = RedbTxn {
+            txn: &txn,
+            tables: (0..Table::ALL.len()).map(|_| None).collect(),
+        };
+        apply_all(&mut t, groups)?;
     }
     txn.commit().map_err(backend_err)
 }
@@ -79,10 +104,65 @@ impl Backend for RedbBackend {
             .map(|v| Bytes::copy_from_slice(v.value())))
     }
 
-    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()> {
         let r = self.db.begin_read().map_err(backend_err)?;
         let t = r.open_table(def(table)).map_err(backend_err)?;
-        for item in t.iter().map_err(backend_err)? {
+        // Visit the keys in order, walking a range iterator between neighbours (many keys of
+        // one table are mostly adjacent entries) and seeking anew after a long gap.
+        const WALK: usize = 16;
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_unstable_by_key(|i| keys[*i]);
+        let mut iter: Option<redb::Range<'_, &'static [u8], &'static [u8]>> = None;
+        // The entry the iterator stands on.
+        type Guard<'a> = redb::AccessGuard<'a, &'static [u8]>;
+        let mut cur: Option<(Guard<'_>, Guard<'_>)> = None;
+        for i in order {
+            let key = keys[i];
+            let mut steps = 0;
+            loop {
+                if let Some((k, v)) = &cur {
+                    match k.value().cmp(key) {
+                        std::cmp::Ordering::Equal => {
+                            f(i, v.value())?;
+                            break;
+                        }
+                        std::cmp::Ordering::Greater => break,
+                        std::cmp::Ordering::Less => {}
+                    }
+                }
+                if iter.is_none() || steps == WALK {
+                    iter = Some(t.range::<&[u8]>(key..).map_err(backend_err)?);
+                }
+                steps += 1;
+                cur = match iter.as_mut().and_then(|it| it.next()) {
+                    Some(item) => Some(item.map_err(backend_err)?),
+                    None => None,
+                };
+                if cur.is_none() {
+                    // Past the end: no later key exists; seek again for the next one.
+                    iter = None;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: Option<&[u8]>,
+        f: &mut Visitor<'_>,
+    ) -> Result<()> {
+        let r = self.db.begin_read().map_err(backend_err)?;
+        let t = r.open_table(def(table)).map_err(backend_err)?;
+        let iter = match end {
+            Some(end) => t.range::<&[u8]>(start..end),
+            None => t.range::<&[u8]>(start..),
+        }
+        .map_err(backend_err)?;
+        for item in iter {
             let (k, v) = item.map_err(backend_err)?;
             f(k.value(), v.value())?;
         }
@@ -108,15 +188,17 @@ impl Backend for RedbBackend {
 ///   call returns.
 /// * Group commit: a dedicated writer thread drains all pending operations, applies them
 ///   in one write transaction and commits once, so N concurrent writers share one fsync.
-/// * Bodies are stored once per distinct content (SHA-256), reference-counted, and deleted
-///   with their last reference. The index of everything but bodies and body text is kept in
-///   memory and rebuilt at open.
+/// * Bodies are stored once per distinct content (SHA-256), reference-counted on disk, and
+///   deleted with their last reference.
+/// * Open reads only the format record and the counters; an account's index (UIDs, flags,
+///   modseqs, sizes) is loaded on first use and evicted beyond
+///   [`StoreConfig::max_loaded_accounts`]. A format-1 store is upgraded in place at open.
 /// * No tokio runtime flavour is assumed and no tokio task is spawned; the writer is a
 ///   `std` thread that stops when the store is dropped, after committing what was queued.
 ///
 /// Reads of bodies are synchronous redb reads (memory-mapped pages, no fsync).
 pub struct RedbStore {
-    engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 impl RedbStore {

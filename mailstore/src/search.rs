@@ -1,9 +1,11 @@
 //! Search primitives: a query tree evaluated against metadata computed at append.
 //!
 //! Text matches are case-insensitive substring matches on decoded UTF-8 (so a GBK subject is
-//! found by its Chinese text). Subject, address and header matches use metadata kept in
-//! memory; only [`SearchKey::Body`] and [`SearchKey::Text`] read the stored body text.
+//! found by its Chinese text). Subject, address and header-name matches use a compact search
+//! record stored per body at append; header values read the stored header and
+//! [`SearchKey::Body`] and [`SearchKey::Text`] the stored body text.
 
+use crate::engine::codec::{AddrList, SearchView};
 use crate::flags::Flag;
 use crate::ids::{ModSeq, Uid};
 use crate::meta::{Address, MessageMeta};
@@ -94,6 +96,57 @@ impl SearchKey {
             other => other.clone(),
         }
     }
+
+    /// Whether evaluating the key needs a message's search record (envelope or header
+    /// names), as opposed to what the in-memory index holds (UID, flags, dates, size).
+    pub(crate) fn needs_fields(&self) -> bool {
+        match self {
+            SearchKey::All
+            | SearchKey::Uids(_)
+            | SearchKey::Flag(..)
+            | SearchKey::Larger(_)
+            | SearchKey::Smaller(_)
+            | SearchKey::Before(_)
+            | SearchKey::Since(_)
+            | SearchKey::ModSeqAtLeast(_) => false,
+            SearchKey::And(v) => v.iter().any(SearchKey::needs_fields),
+            SearchKey::Or(a, b) => a.needs_fields() || b.needs_fields(),
+            SearchKey::Not(a) => a.needs_fields(),
+            _ => true,
+        }
+    }
+}
+
+/// What a search needs of a message's metadata, stored per body in a compact binary record
+/// (decoding 100,000 of them is much cheaper than decoding the full JSON metadata).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SearchFields {
+    pub subject_lc: String,
+    pub message_id: Option<String>,
+    pub date: Option<i64>,
+    pub body_offset: u32,
+    pub from: Vec<Address>,
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+    pub bcc: Vec<Address>,
+    pub header_names: Vec<String>,
+}
+
+impl SearchFields {
+    pub(crate) fn of(meta: &MessageMeta) -> SearchFields {
+        let env = &meta.envelope;
+        SearchFields {
+            subject_lc: env.subject.as_deref().unwrap_or("").to_lowercase(),
+            message_id: env.message_id.clone(),
+            date: env.date,
+            body_offset: meta.body_offset,
+            from: env.from.clone(),
+            to: env.to.clone(),
+            cc: env.cc.clone(),
+            bcc: env.bcc.clone(),
+            header_names: meta.headers.iter().map(|h| h.name.clone()).collect(),
+        }
+    }
 }
 
 /// What a search evaluates against.
@@ -103,8 +156,7 @@ pub(crate) struct Candidate<'a> {
     pub modseq: ModSeq,
     pub internal_date: i64,
     pub size: u64,
-    pub meta: &'a MessageMeta,
-    pub subject_lc: &'a str,
+    pub fields: &'a SearchView<'a>,
 }
 
 /// Case-insensitive containment; `needle` is already lowercase.
@@ -122,10 +174,10 @@ pub(crate) fn contains_ci(hay: &str, needle_lc: &str) -> bool {
     hay.to_lowercase().contains(needle_lc)
 }
 
-fn addr_match(list: &[Address], needle: &str) -> bool {
-    list.iter().any(|a| {
-        a.name.as_deref().is_some_and(|n| contains_ci(n, needle))
-            || a.address.as_deref().is_some_and(|n| contains_ci(n, needle))
+fn addr_match(list: AddrList<'_>, needle: &str) -> bool {
+    list.iter().any(|(name, address)| {
+        name.is_some_and(|n| contains_ci(n, needle))
+            || address.is_some_and(|n| contains_ci(n, needle))
     })
 }
 
@@ -136,22 +188,21 @@ pub(crate) fn matches(
     raw_header: &mut dyn FnMut() -> Option<String>,
     body: &mut dyn FnMut() -> Option<String>,
 ) -> bool {
-    let env = &c.meta.envelope;
+    let env = c.fields;
     match key {
         SearchKey::All => true,
         SearchKey::Uids(r) => r.iter().any(|(a, b)| *a <= c.uid && c.uid <= *b),
         SearchKey::Flag(f, set) => c.flags.contains(f) == *set,
-        SearchKey::Subject(s) => c.subject_lc.contains(s.as_str()),
-        SearchKey::From(s) => addr_match(&env.from, s),
-        SearchKey::To(s) => addr_match(&env.to, s),
-        SearchKey::Cc(s) => addr_match(&env.cc, s),
-        SearchKey::Bcc(s) => addr_match(&env.bcc, s),
+        SearchKey::Subject(s) => env.subject_lc.contains(s.as_str()),
+        SearchKey::From(s) => addr_match(env.from, s),
+        SearchKey::To(s) => addr_match(env.to, s),
+        SearchKey::Cc(s) => addr_match(env.cc, s),
+        SearchKey::Bcc(s) => addr_match(env.bcc, s),
         SearchKey::Header(name, v) => {
-            if !c
-                .meta
-                .headers
+            if !env
+                .header_names
                 .iter()
-                .any(|h| h.name.eq_ignore_ascii_case(name))
+                .any(|h| h.eq_ignore_ascii_case(name))
             {
                 return false;
             }
@@ -165,14 +216,14 @@ pub(crate) fn matches(
         }
         SearchKey::Body(s) => body().is_some_and(|b| contains_ci(&b, s)),
         SearchKey::Text(s) => {
-            c.subject_lc.contains(s.as_str())
-                || addr_match(&env.from, s)
-                || addr_match(&env.to, s)
-                || addr_match(&env.cc, s)
+            env.subject_lc.contains(s.as_str())
+                || addr_match(env.from, s)
+                || addr_match(env.to, s)
+                || addr_match(env.cc, s)
                 || raw_header().is_some_and(|h| contains_ci(&h, s))
                 || body().is_some_and(|b| contains_ci(&b, s))
         }
-        SearchKey::MessageId(id) => env.message_id.as_deref() == Some(id.as_str()),
+        SearchKey::MessageId(id) => env.message_id == Some(id.as_str()),
         SearchKey::Larger(n) => c.size > *n,
         SearchKey::Smaller(n) => c.size < *n,
         SearchKey::Before(t) => c.internal_date < *t,

@@ -4,9 +4,13 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
 
-use crate::engine::backend::{Ack, Backend, Batch, Mutation, Table, Visitor};
+use crate::engine::backend::{
+    Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
+};
 use crate::engine::commit::{Apply, GroupCommitter};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
@@ -15,25 +19,46 @@ fn backend_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// A sled transaction over every tree. Errors are kept aside and the transaction aborted.
+struct SledTxn<'t> {
+    trees: &'t [TransactionalTree],
+}
+
+fn sled_err(e: UnabortableTransactionError) -> StoreError {
+    StoreError::Backend(format!("sled transaction failed: {e:?}"))
+}
+
+impl KvTxn for SledTxn<'_> {
+    fn get(&mut self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.trees[t.index()]
+            .get(key)
+            .map_err(sled_err)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        self.trees[t.index()].insert(key, value).map_err(sled_err)?;
+        Ok(())
+    }
+
+    fn del(&mut self, t: Table, key: &[u8]) -> Result<()> {
+        self.trees[t.index()].remove(key).map_err(sled_err)?;
+        Ok(())
+    }
+}
+
 fn apply_groups(db: &sled::Db, trees: &[sled::Tree], groups: &[&[Mutation]]) -> Result<()> {
     trees
         .transaction(|tt: &Vec<TransactionalTree>| {
-            for muts in groups {
-                for m in muts.iter() {
-                    let t = &tt[m.table.index()];
-                    match &m.value {
-                        Some(v) => {
-                            t.insert(m.key.as_slice(), v.as_ref())?;
-                        }
-                        None => {
-                            t.remove(m.key.as_slice())?;
-                        }
-                    }
-                }
-            }
-            Ok::<(), ConflictableTransactionError<()>>(())
+            let mut t = SledTxn { trees: tt };
+            apply_all(&mut t, groups).map_err(ConflictableTransactionError::Abort)
         })
-        .map_err(|e| StoreError::Backend(format!("sled transaction failed: {e:?}")))?;
+        .map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => {
+                StoreError::Backend(format!("sled transaction failed: {e}"))
+            }
+        })?;
     db.flush().map_err(backend_err)?;
     Ok(())
 }
@@ -68,8 +93,28 @@ impl Backend for SledBackend {
             .map(|v| Bytes::copy_from_slice(&v)))
     }
 
-    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {
-        for item in self.trees[table.index()].iter() {
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()> {
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(v) = self.trees[table.index()].get(k).map_err(backend_err)? {
+                f(i, &v)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: Option<&[u8]>,
+        f: &mut Visitor<'_>,
+    ) -> Result<()> {
+        let tree = &self.trees[table.index()];
+        let iter = match end {
+            Some(end) => tree.range(start..end),
+            None => tree.range(start..),
+        };
+        for item in iter {
             let (k, v) = item.map_err(backend_err)?;
             f(&k, &v)?;
         }
@@ -96,7 +141,7 @@ impl Backend for SledBackend {
 /// grouped like [`RedbStore`](crate::RedbStore)'s. See the crate README for what sled does
 /// and does not guarantee; prefer `RedbStore`.
 pub struct SledStore {
-    engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 impl SledStore {

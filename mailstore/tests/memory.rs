@@ -1,7 +1,7 @@
 //! The conformance suite on the in-memory backend.
 use std::sync::Arc;
 
-use mailstore::{MemoryStore, Store, conformance};
+use mailstore::{MemoryStore, Store, StoreConfig, conformance};
 
 fn make() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
@@ -24,9 +24,10 @@ fn model_based() {
 
 #[tokio::test]
 async fn oversize_message_is_refused_and_nothing_stored() {
-    use mailstore::{AccountId, Flags, MailboxName, StoreConfig, StoreError};
+    use mailstore::{AccountId, Flags, MailboxName, StoreError};
     let store = MemoryStore::with_config(StoreConfig {
         max_message_size: 100,
+        ..StoreConfig::default()
     });
     let me = AccountId::new("big@example.org").unwrap();
     store.create_account(&me, &[]).await.unwrap();
@@ -94,4 +95,28 @@ async fn a_slow_subscriber_is_told_it_lagged() {
         sub.recv().await,
         Some(MailboxEvent::FlagsChanged { .. })
     ));
+}
+
+/// The whole suite again with at most one account in memory: every call on another account
+/// evicts and reloads from the backend, which must be invisible.
+#[tokio::test]
+async fn conformance_suite_with_one_loaded_account() {
+    let make = || {
+        Arc::new(MemoryStore::with_config(StoreConfig {
+            max_loaded_accounts: 1,
+            ..StoreConfig::default()
+        })) as Arc<dyn Store>
+    };
+    conformance::run_all(&make).await;
+}
+
+#[test]
+fn model_based_with_one_loaded_account() {
+    let make = || {
+        Arc::new(MemoryStore::with_config(StoreConfig {
+            max_loaded_accounts: 1,
+            ..StoreConfig::default()
+        })) as Arc<dyn Store>
+    };
+    conformance::model_proptest(&make, 24);
 }

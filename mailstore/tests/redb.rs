@@ -68,26 +68,59 @@ fn corrupt_file_gives_clear_error() {
 
 #[tokio::test]
 async fn damaged_store_gives_clear_error() {
-    // A valid redb file whose contents break the store's invariants.
+    // A valid redb file whose contents break the store's invariants. Accounts are loaded on
+    // first use, so the damage is reported then (open reads only the format and counters).
     let dir = tempfile::tempdir().unwrap();
+    let a = mailstore::AccountId::new("x@example.org").unwrap();
     {
         let s = RedbStore::open(dir.path()).unwrap();
-        let a = mailstore::AccountId::new("x@example.org").unwrap();
         s.create_account(&a, &[]).await.unwrap();
     }
+    for (table, value) in [("mailboxes", &b"{not json"[..]), ("accounts", &b"\xff"[..])] {
+        {
+            let db = redb::Database::open(dir.path().join(mailstore::REDB_FILE)).unwrap();
+            let tx = db.begin_write().unwrap();
+            {
+                let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(table);
+                let mut t = tx.open_table(def).unwrap();
+                let key = if table == "mailboxes" {
+                    let mut k = b"x@example.org\0".to_vec();
+                    k.extend_from_slice(&1u64.to_be_bytes());
+                    k
+                } else {
+                    b"x@example.org".to_vec()
+                };
+                t.insert(key.as_slice(), value).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let s = RedbStore::open(dir.path()).unwrap();
+        match s.list_mailboxes(&a).await {
+            Err(e @ StoreError::Corrupt { .. }) => {
+                let want = if table == "mailboxes" {
+                    "mailbox 1"
+                } else {
+                    "account x@example.org"
+                };
+                assert!(e.to_string().contains(want), "{e}");
+            }
+            Err(e) => panic!("wrong error {e}"),
+            Ok(_) => panic!("damaged {table} record loaded"),
+        }
+    }
+    // Damaged counters are found at open.
     {
         let db = redb::Database::open(dir.path().join(mailstore::REDB_FILE)).unwrap();
         let tx = db.begin_write().unwrap();
         {
-            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("mailboxes");
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("meta");
             let mut t = tx.open_table(def).unwrap();
-            t.insert(&1u64.to_be_bytes()[..], &b"{not json"[..])
-                .unwrap();
+            t.insert(&b"counters"[..], &b"[1,2"[..]).unwrap();
         }
         tx.commit().unwrap();
     }
     match RedbStore::open(dir.path()) {
-        Err(e @ StoreError::Corrupt { .. }) => assert!(e.to_string().contains("mailbox 1"), "{e}"),
+        Err(e @ StoreError::Corrupt { .. }) => assert!(e.to_string().contains("counters"), "{e}"),
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("damaged store opened"),
     }
@@ -199,4 +232,20 @@ async fn deleted_account_stays_deleted_after_reopen() {
     let inbox = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
     assert!(s.select(inbox).await.unwrap().messages.is_empty());
     assert_eq!(s.list_mailboxes(&a).await.unwrap().len(), 1);
+}
+
+/// The suite with at most one account in memory: calls on other accounts evict and reload
+/// from the redb file.
+#[tokio::test]
+async fn conformance_suite_with_one_loaded_account() {
+    let make = || {
+        let config = mailstore::StoreConfig {
+            max_loaded_accounts: 1,
+            ..mailstore::StoreConfig::default()
+        };
+        Arc::new(
+            RedbStore::open_with(common::scratch_dir("mailstore-redb-lru"), config).expect("open"),
+        ) as Arc<dyn Store>
+    };
+    conformance::run_all(&make).await;
 }

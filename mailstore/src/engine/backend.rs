@@ -1,23 +1,26 @@
-//! What a key-value backend gives the engine: ordered tables, atomic batches, point reads.
+//! What a key-value backend gives the engine: ordered tables, atomic batches applied by one
+//! writer, point reads and range reads.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::{broadcast, oneshot};
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::records::MailboxEvent;
 
 /// The tables of the on-disk format (version [`FORMAT_VERSION`](super::FORMAT_VERSION)).
+/// Keys are built in [`keys`](super::keys); records are encoded in [`codec`](super::codec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Table {
     /// `format` -> u32 LE; `counters` -> JSON.
     Meta,
     /// account -> JSON AccountRec.
     Accounts,
-    /// mailbox id (u64 BE) -> JSON MailboxRec.
+    /// account \0 mailbox id (u64 BE) -> JSON MailboxRec (format 1: mailbox id -> record).
     Mailboxes,
-    /// mailbox id BE ++ uid BE -> binary MsgRec.
+    /// mailbox id BE ++ uid BE -> binary MsgRec (format 2 adds the size).
     Messages,
     /// mailbox id BE ++ uid BE -> modseq BE (expunged UIDs, for QRESYNC).
     Vanished,
@@ -27,16 +30,24 @@ pub(crate) enum Table {
     Texts,
     /// sha256 -> JSON MessageMeta.
     BlobMeta,
-    /// archive id BE -> JSON ArchivedRec.
+    /// account \0 archive id BE -> JSON ArchivedRec (format 1: archive id -> record).
     Archive,
     /// message-id \0 account -> JSON ReadRec.
     Reads,
-    /// seq BE -> JSON MailLogRecord.
+    /// account \0 time (sign-flipped BE) ++ seq BE -> JSON MailLogRecord (format 1: seq -> record).
     MailLog,
+    /// mailbox id BE -> owner account (format 2).
+    Owners,
+    /// grantee \0 mailbox id BE -> owner account (format 2; "shared with me").
+    Grants,
+    /// sha256 -> reference count u64 BE ++ binary search record (format 2; see
+    /// `codec::encode_search`). Maintained by the writer; one table rather than two, so a
+    /// new body dirties one fewer B-tree page per commit.
+    Refs,
 }
 
 impl Table {
-    pub(crate) const ALL: [Table; 11] = [
+    pub(crate) const ALL: [Table; 14] = [
         Table::Meta,
         Table::Accounts,
         Table::Mailboxes,
@@ -48,6 +59,9 @@ impl Table {
         Table::Archive,
         Table::Reads,
         Table::MailLog,
+        Table::Owners,
+        Table::Grants,
+        Table::Refs,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -63,6 +77,9 @@ impl Table {
             Table::Archive => "archive",
             Table::Reads => "reads",
             Table::MailLog => "maillog",
+            Table::Owners => "owners",
+            Table::Grants => "grants",
+            Table::Refs => "refs",
         }
     }
 
@@ -71,12 +88,41 @@ impl Table {
     }
 }
 
-/// One put (`Some`) or delete (`None`).
+/// A body's derived records, computed with mail-parser.
+#[derive(Debug, Clone)]
+pub(crate) struct Parsed {
+    pub text: Bytes,
+    pub meta_json: Bytes,
+    pub search: Bytes,
+}
+
+/// A body that may be new to the store. `parsed` is `None` when the caller found the body
+/// already stored; should it have been freed before this commit, the writer parses it.
+#[derive(Debug)]
+pub(crate) struct NewBody {
+    pub raw: Bytes,
+    pub parsed: Option<Parsed>,
+}
+
+/// What a mutation does.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Put(Bytes),
+    Del,
+    /// Put unless the key exists (first read receipt wins).
+    PutIfAbsent(Bytes),
+    /// Add a reference to the body keyed by the hash; stores the body if it has none.
+    RefInc(Option<Arc<NewBody>>),
+    /// Drop a reference; the body's records go with its last reference.
+    RefDec,
+}
+
+/// One change of one key.
 #[derive(Debug, Clone)]
 pub(crate) struct Mutation {
     pub table: Table,
     pub key: Vec<u8>,
-    pub value: Option<Bytes>,
+    pub op: Op,
 }
 
 /// Mutations of one operation, committed atomically, and the events to publish after.
@@ -94,8 +140,11 @@ impl Batch {
     }
 }
 
-/// Called with each key and value of a scanned table.
+/// Called with each key and value of a scanned range.
 pub(crate) type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
+/// Called with the index of each key found by [`Backend::get_each`] and its value.
+pub(crate) type IndexVisitor<'a> = dyn FnMut(usize, &[u8]) -> Result<()> + 'a;
 
 /// Resolves once the batch is durable (or failed).
 pub(crate) type Ack = oneshot::Receiver<Result<()>>;
@@ -107,12 +156,125 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn submit(&self, batch: Batch) -> Ack;
     /// Reads one value of committed data.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Bytes>>;
-    /// Visits every entry of a table in key order.
-    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()>;
+    /// Reads many values of committed data in one read transaction: calls `f(i, value)` for
+    /// each `keys[i]` that exists, in key order.
+    fn get_each(&self, table: Table, keys: &[&[u8]], f: &mut IndexVisitor<'_>) -> Result<()>;
+    /// Visits the entries with `start <= key < end` (`end` `None`: to the end) in key order.
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: Option<&[u8]>,
+        f: &mut Visitor<'_>,
+    ) -> Result<()>;
     /// Where the data lives, for error messages.
     fn location(&self) -> PathBuf;
     /// Whether a commit has failed (the handle is then unusable).
     fn failed(&self) -> bool;
     /// Applies mutations durably right now, bypassing the queue (used while opening).
     fn write_now(&self, muts: Vec<Mutation>) -> Result<()>;
+
+    /// Reads many values of committed data, in the order given.
+    fn get_many(&self, table: Table, keys: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
+        let mut out = vec![None; keys.len()];
+        self.get_each(table, keys, &mut |i, v| {
+            out[i] = Some(Bytes::copy_from_slice(v));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Visits every entry of a table in key order.
+    fn scan(&self, table: Table, f: &mut Visitor<'_>) -> Result<()> {
+        self.range(table, &[], None, f)
+    }
+
+    /// Visits the entries whose key starts with `prefix`.
+    fn scan_prefix(&self, table: Table, prefix: &[u8], f: &mut Visitor<'_>) -> Result<()> {
+        let end = super::keys::prefix_end(prefix);
+        self.range(table, prefix, end.as_deref(), f)
+    }
+}
+
+/// A write transaction as the writer sees it: reads see the transaction's own writes.
+pub(crate) trait KvTxn {
+    fn get(&mut self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<()>;
+    fn del(&mut self, table: Table, key: &[u8]) -> Result<()>;
+}
+
+/// The tables that hold a body's records, keyed by its hash.
+const BODY_TABLES: [Table; 3] = [Table::Blobs, Table::Texts, Table::BlobMeta];
+
+/// A refs record: count ++ search record.
+pub(crate) fn refs_record(count: u64, search: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + search.len());
+    v.extend_from_slice(&count.to_be_bytes());
+    v.extend_from_slice(search);
+    v
+}
+
+/// The count and search record of a refs record (count 0 if absent or malformed).
+fn split_refs(v: &Option<Vec<u8>>) -> (u64, &[u8]) {
+    match v.as_deref().and_then(|v| Some((v.get(..8)?, v.get(8..)?))) {
+        Some((n, rest)) => (n.try_into().map(u64::from_be_bytes).unwrap_or(0), rest),
+        None => (0, &[]),
+    }
+}
+
+/// Applies the groups' mutations, in order, inside one backend transaction.
+pub(crate) fn apply_all(txn: &mut dyn KvTxn, groups: &[&[Mutation]]) -> Result<()> {
+    for muts in groups {
+        for m in muts.iter() {
+            apply_one(txn, m)?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_one(txn: &mut dyn KvTxn, m: &Mutation) -> Result<()> {
+    match &m.op {
+        Op::Put(v) => txn.put(m.table, &m.key, v),
+        Op::Del => txn.del(m.table, &m.key),
+        Op::PutIfAbsent(v) => {
+            if txn.get(m.table, &m.key)?.is_none() {
+                txn.put(m.table, &m.key, v)?;
+            }
+            Ok(())
+        }
+        Op::RefInc(body) => {
+            let old = txn.get(Table::Refs, &m.key)?;
+            let (n, search) = split_refs(&old);
+            if n == 0 {
+                let Some(body) = body else {
+                    return Err(StoreError::Backend(format!(
+                        "a copy refers to body {} that is no longer stored",
+                        super::codec::hex_prefix(&m.key)
+                    )));
+                };
+                let parsed = match &body.parsed {
+                    Some(p) => p.clone(),
+                    None => super::parse_body(&body.raw),
+                };
+                txn.put(Table::Blobs, &m.key, &body.raw)?;
+                txn.put(Table::Texts, &m.key, &parsed.text)?;
+                txn.put(Table::BlobMeta, &m.key, &parsed.meta_json)?;
+                return txn.put(Table::Refs, &m.key, &refs_record(1, &parsed.search));
+            }
+            txn.put(Table::Refs, &m.key, &refs_record(n + 1, search))
+        }
+        Op::RefDec => {
+            let old = txn.get(Table::Refs, &m.key)?;
+            let (n, search) = split_refs(&old);
+            if n <= 1 {
+                txn.del(Table::Refs, &m.key)?;
+                for t in BODY_TABLES {
+                    txn.del(t, &m.key)?;
+                }
+                Ok(())
+            } else {
+                txn.put(Table::Refs, &m.key, &refs_record(n - 1, search))
+            }
+        }
+    }
 }

@@ -5,41 +5,12 @@ use serde::{Deserialize, Serialize};
 use crate::acl::Rights;
 use crate::flags::{Flags, Keyword, SpecialUse};
 use crate::ids::{AccountId, MailboxName};
+#[cfg(test)]
+use crate::meta::Address;
 use crate::records::Quota;
+use crate::search::SearchFields;
 
 pub(crate) type Hash = [u8; 32];
-
-pub(crate) fn u64_key(v: u64) -> Vec<u8> {
-    v.to_be_bytes().to_vec()
-}
-
-pub(crate) fn msg_key(mbox: u64, uid: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(12);
-    k.extend_from_slice(&mbox.to_be_bytes());
-    k.extend_from_slice(&uid.to_be_bytes());
-    k
-}
-
-pub(crate) fn parse_u64(k: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(k.get(..8)?.try_into().ok()?))
-}
-
-pub(crate) fn parse_msg_key(k: &[u8]) -> Option<(u64, u32)> {
-    if k.len() != 12 {
-        return None;
-    }
-    Some((
-        parse_u64(k)?,
-        u32::from_be_bytes(k.get(8..12)?.try_into().ok()?),
-    ))
-}
-
-pub(crate) fn read_key(message_id: &str, account: &AccountId) -> Vec<u8> {
-    let mut k = message_id.as_bytes().to_vec();
-    k.push(0);
-    k.extend_from_slice(account.as_str().as_bytes());
-    k
-}
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, Default)]
 pub(crate) struct Counters {
@@ -98,6 +69,9 @@ pub(crate) struct ArchivedRec {
     pub flags: FlagsRec,
     pub internal_date: i64,
     pub hash: String,
+    /// Format 2 (filled in by the upgrade from format 1).
+    #[serde(default)]
+    pub size: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,12 +79,25 @@ pub(crate) struct ReadRec {
     pub first_seen: i64,
 }
 
-/// Message record: hash(32) modseq(8) internal_date(8) system(1) n_keywords(2) {len(1) bytes}*
-pub(crate) fn encode_msg(hash: &Hash, modseq: u64, internal_date: i64, flags: &Flags) -> Vec<u8> {
-    let mut v = Vec::with_capacity(51);
+/// Message record (format 2): hash(32) modseq(8) internal_date(8) size(8) system(1)
+/// n_keywords(2) {len(1) bytes}*. Format 1 had no size (see `upgrade`).
+pub(crate) fn encode_msg(
+    hash: &Hash,
+    modseq: u64,
+    internal_date: i64,
+    size: u64,
+    flags: &Flags,
+) -> Vec<u8> {
+    let mut v = Vec::with_capacity(59);
     v.extend_from_slice(hash);
     v.extend_from_slice(&modseq.to_be_bytes());
     v.extend_from_slice(&internal_date.to_be_bytes());
+    v.extend_from_slice(&size.to_be_bytes());
+    encode_flags(&mut v, flags);
+    v
+}
+
+fn encode_flags(v: &mut Vec<u8>, flags: &Flags) {
     v.push(flags.system_bits());
     let kws = flags.keywords();
     v.extend_from_slice(&(kws.len().min(u16::MAX as usize) as u16).to_be_bytes());
@@ -119,13 +106,13 @@ pub(crate) fn encode_msg(hash: &Hash, modseq: u64, internal_date: i64, flags: &F
         v.push(b.len() as u8);
         v.extend_from_slice(b);
     }
-    v
 }
 
 pub(crate) struct MsgRec {
     pub hash: Hash,
     pub modseq: u64,
     pub internal_date: i64,
+    pub size: u64,
     pub flags: Flags,
 }
 
@@ -133,9 +120,22 @@ pub(crate) fn decode_msg(v: &[u8]) -> Option<MsgRec> {
     let hash: Hash = v.get(..32)?.try_into().ok()?;
     let modseq = u64::from_be_bytes(v.get(32..40)?.try_into().ok()?);
     let internal_date = i64::from_be_bytes(v.get(40..48)?.try_into().ok()?);
-    let system = *v.get(48)?;
-    let n = u16::from_be_bytes(v.get(49..51)?.try_into().ok()?) as usize;
-    let mut pos = 51;
+    let size = u64::from_be_bytes(v.get(48..56)?.try_into().ok()?);
+    let flags = decode_flags(v, 56)?;
+    Some(MsgRec {
+        hash,
+        modseq,
+        internal_date,
+        size,
+        flags,
+    })
+}
+
+/// Flags starting at `pos`, which must run to the end of `v`.
+pub(crate) fn decode_flags(v: &[u8], mut pos: usize) -> Option<Flags> {
+    let system = *v.get(pos)?;
+    let n = u16::from_be_bytes(v.get(pos + 1..pos + 3)?.try_into().ok()?) as usize;
+    pos += 3;
     let mut kws = Vec::with_capacity(n);
     for _ in 0..n {
         let len = *v.get(pos)? as usize;
@@ -146,12 +146,223 @@ pub(crate) fn decode_msg(v: &[u8]) -> Option<MsgRec> {
     if pos != v.len() {
         return None;
     }
-    Some(MsgRec {
-        hash,
-        modseq,
-        internal_date,
-        flags: Flags::from_parts(system, kws),
+    Some(Flags::from_parts(system, kws))
+}
+
+/// Search record (binary, decoded for every candidate of a search, so no JSON): version(1)
+/// str subject_lc, opt message_id, opt date, body_offset u32, from/to/cc/bcc address lists,
+/// header field names. str = u32 BE length ++ UTF-8.
+pub(crate) fn encode_search(f: &SearchFields) -> Vec<u8> {
+    fn s(v: &mut Vec<u8>, x: &str) {
+        v.extend_from_slice(&(x.len() as u32).to_be_bytes());
+        v.extend_from_slice(x.as_bytes());
+    }
+    fn os(v: &mut Vec<u8>, x: Option<&str>) {
+        match x {
+            Some(x) => {
+                v.push(1);
+                s(v, x);
+            }
+            None => v.push(0),
+        }
+    }
+    let mut v = Vec::with_capacity(128);
+    v.push(1);
+    s(&mut v, &f.subject_lc);
+    os(&mut v, f.message_id.as_deref());
+    match f.date {
+        Some(d) => {
+            v.push(1);
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        None => v.push(0),
+    }
+    v.extend_from_slice(&f.body_offset.to_be_bytes());
+    for list in [&f.from, &f.to, &f.cc, &f.bcc] {
+        v.extend_from_slice(&(list.len().min(u16::MAX as usize) as u16).to_be_bytes());
+        for a in list.iter().take(u16::MAX as usize) {
+            os(&mut v, a.name.as_deref());
+            os(&mut v, a.address.as_deref());
+        }
+    }
+    v.extend_from_slice(&(f.header_names.len().min(u16::MAX as usize) as u16).to_be_bytes());
+    for h in f.header_names.iter().take(u16::MAX as usize) {
+        s(&mut v, h);
+    }
+    v
+}
+
+struct Reader<'a> {
+    v: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let out = self.v.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(out)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Option<usize> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?) as usize)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn str(&mut self) -> Option<&'a str> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+    fn opt_str(&mut self) -> Option<Option<&'a str>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.str()?)),
+            _ => None,
+        }
+    }
+    /// Validates a list of `n` (u16) items read by `item`; returns its bytes.
+    fn list(&mut self, item: impl Fn(&mut Reader<'a>) -> Option<()>) -> Option<&'a [u8]> {
+        let start = self.pos;
+        let n = self.u16()?;
+        for _ in 0..n {
+            item(self)?;
+        }
+        self.v.get(start..self.pos)
+    }
+}
+
+fn addr_item(r: &mut Reader<'_>) -> Option<()> {
+    r.opt_str()?;
+    r.opt_str()?;
+    Some(())
+}
+
+fn str_item(r: &mut Reader<'_>) -> Option<()> {
+    r.str().map(|_| ())
+}
+
+/// An encoded list of addresses: `(name, address)` pairs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AddrList<'a>(&'a [u8]);
+
+impl<'a> AddrList<'a> {
+    pub(crate) const EMPTY: AddrList<'static> = AddrList(&[0, 0]);
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = (Option<&'a str>, Option<&'a str>)> {
+        let mut r = Reader { v: self.0, pos: 0 };
+        let n = r.u16().unwrap_or(0);
+        // Validated at decode time; a malformed item ends the iteration.
+        (0..n).map_while(move |_| Some((r.opt_str()?, r.opt_str()?)))
+    }
+}
+
+/// An encoded list of strings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StrList<'a>(&'a [u8]);
+
+impl<'a> StrList<'a> {
+    pub(crate) const EMPTY: StrList<'static> = StrList(&[0, 0]);
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = &'a str> {
+        let mut r = Reader { v: self.0, pos: 0 };
+        let n = r.u16().unwrap_or(0);
+        (0..n).map_while(move |_| r.str())
+    }
+}
+
+/// A search record decoded without copying: what a search reads of each candidate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SearchView<'a> {
+    pub subject_lc: &'a str,
+    pub message_id: Option<&'a str>,
+    pub date: Option<i64>,
+    pub body_offset: u32,
+    pub from: AddrList<'a>,
+    pub to: AddrList<'a>,
+    pub cc: AddrList<'a>,
+    pub bcc: AddrList<'a>,
+    pub header_names: StrList<'a>,
+}
+
+impl SearchView<'static> {
+    /// For searches that read no record.
+    pub(crate) const EMPTY: SearchView<'static> = SearchView {
+        subject_lc: "",
+        message_id: None,
+        date: None,
+        body_offset: 0,
+        from: AddrList::EMPTY,
+        to: AddrList::EMPTY,
+        cc: AddrList::EMPTY,
+        bcc: AddrList::EMPTY,
+        header_names: StrList::EMPTY,
+    };
+}
+
+/// Decodes (and validates) a search record; `None` if malformed.
+pub(crate) fn decode_search(v: &[u8]) -> Option<SearchView<'_>> {
+    let mut r = Reader { v, pos: 0 };
+    if r.u8()? != 1 {
+        return None;
+    }
+    let subject_lc = r.str()?;
+    let message_id = r.opt_str()?;
+    let date = match r.u8()? {
+        0 => None,
+        1 => Some(i64::from_be_bytes(r.take(8)?.try_into().ok()?)),
+        _ => return None,
+    };
+    let body_offset = r.u32()?;
+    let from = AddrList(r.list(addr_item)?);
+    let to = AddrList(r.list(addr_item)?);
+    let cc = AddrList(r.list(addr_item)?);
+    let bcc = AddrList(r.list(addr_item)?);
+    let header_names = StrList(r.list(str_item)?);
+    if r.pos != v.len() {
+        return None;
+    }
+    Some(SearchView {
+        subject_lc,
+        message_id,
+        date,
+        body_offset,
+        from,
+        to,
+        cc,
+        bcc,
+        header_names,
     })
+}
+
+#[cfg(test)]
+fn view_to_fields(v: &SearchView<'_>) -> SearchFields {
+    let addrs = |l: AddrList<'_>| -> Vec<Address> {
+        l.iter()
+            .map(|(n, a)| Address {
+                name: n.map(str::to_owned),
+                address: a.map(str::to_owned),
+            })
+            .collect()
+    };
+    SearchFields {
+        subject_lc: v.subject_lc.to_owned(),
+        message_id: v.message_id.map(str::to_owned),
+        date: v.date,
+        body_offset: v.body_offset,
+        from: addrs(v.from),
+        to: addrs(v.to),
+        cc: addrs(v.cc),
+        bcc: addrs(v.bcc),
+        header_names: v.header_names.iter().map(str::to_owned).collect(),
+    }
+}
+
+/// The first bytes of a key, in hex, for error messages.
+pub(crate) fn hex_prefix(k: &[u8]) -> String {
+    k.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn hex(h: &Hash) -> String {
@@ -185,16 +396,18 @@ mod tests {
     proptest! {
         #[test]
         fn message_records_round_trip(hash in any::<[u8; 32]>(), modseq in any::<u64>(), date in any::<i64>(),
-                                      sys in 0u8..32, kws in proptest::collection::vec("[A-Za-z$]{1,20}", 0..5)) {
+                                      size in any::<u64>(), sys in 0u8..32,
+                                      kws in proptest::collection::vec("[A-Za-z$]{1,20}", 0..5)) {
             let mut flags = Flags::from_parts(sys, Vec::new());
             for k in &kws {
                 flags.insert(Flag::Keyword(Keyword::new(k).unwrap()));
             }
-            let v = encode_msg(&hash, modseq, date, &flags);
+            let v = encode_msg(&hash, modseq, date, size, &flags);
             let r = decode_msg(&v).unwrap();
             prop_assert_eq!(r.hash, hash);
             prop_assert_eq!(r.modseq, modseq);
             prop_assert_eq!(r.internal_date, date);
+            prop_assert_eq!(r.size, size);
             prop_assert_eq!(r.flags, flags);
             // Any truncation or extension is rejected, never misread.
             for cut in 0..v.len() {
@@ -206,14 +419,37 @@ mod tests {
         }
 
         #[test]
-        fn decode_msg_never_panics(v in proptest::collection::vec(any::<u8>(), 0..120)) {
-            let _ = decode_msg(&v);
+        fn search_records_round_trip(subject in ".{0,40}", mid in proptest::option::of("[a-z@.]{1,20}"),
+                                     date in proptest::option::of(any::<i64>()), off in any::<u32>(),
+                                     names in proptest::collection::vec((proptest::option::of(".{0,10}"), proptest::option::of("[a-z@.]{0,10}")), 0..4),
+                                     headers in proptest::collection::vec("[A-Za-z-]{1,12}", 0..6)) {
+            let addrs: Vec<Address> = names.into_iter().map(|(name, address)| Address { name, address }).collect();
+            let f = SearchFields {
+                subject_lc: subject,
+                message_id: mid,
+                date,
+                body_offset: off,
+                from: addrs.clone(),
+                to: addrs.iter().rev().cloned().collect(),
+                cc: Vec::new(),
+                bcc: addrs,
+                header_names: headers,
+            };
+            let v = encode_search(&f);
+            prop_assert_eq!(decode_search(&v).map(|x| view_to_fields(&x)), Some(f));
+            for cut in 0..v.len() {
+                prop_assert!(decode_search(&v[..cut]).is_none());
+            }
         }
 
         #[test]
-        fn keys_round_trip(m in any::<u64>(), u in any::<u32>(), h in any::<[u8; 32]>()) {
-            prop_assert_eq!(parse_msg_key(&msg_key(m, u)), Some((m, u)));
-            prop_assert_eq!(parse_u64(&u64_key(m)), Some(m));
+        fn decoders_never_panic(v in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = decode_msg(&v);
+            let _ = decode_search(&v);
+        }
+
+        #[test]
+        fn hex_round_trips(h in any::<[u8; 32]>()) {
             prop_assert_eq!(unhex(&hex(&h)), Some(h));
         }
     }

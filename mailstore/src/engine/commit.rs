@@ -137,7 +137,7 @@ mod tests {
             muts: vec![Mutation {
                 table: Table::Meta,
                 key: b"k".to_vec(),
-                value: Some(Bytes::from_static(b"v")),
+                op: crate::engine::backend::Op::Put(Bytes::from_static(b"v")),
             }],
             events: Vec::new(),
         }

@@ -1,31 +1,40 @@
-//! The engine shared by every built-in backend: an in-memory index of everything but the
-//! bodies, persisted as key-value mutations through a [`Backend`].
+//! The engine shared by every built-in backend: an index of the loaded accounts (loaded on
+//! first use, see [`loader`]), persisted as key-value mutations through a [`Backend`].
 
 pub(crate) mod backend;
 pub(crate) mod codec;
 pub(crate) mod commit;
+pub(crate) mod keys;
+pub(crate) mod loader;
+pub(crate) mod metacache;
 pub(crate) mod state;
+pub(crate) mod upgrade;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use self::backend::{Ack, Backend, Batch, Table};
-use self::codec::Hash;
-use self::state::{Blob, Msg, NewBody, State, Tx};
+use self::backend::{Ack, Backend, Batch, Mutation, NewBody, Op, Parsed, Table};
+use self::codec::{ArchivedRec, Hash, MailboxRec, ReadRec};
+use self::loader::{Loaders, Pin};
+use self::metacache::MetaCache;
+use self::state::{COUNTERS_KEY, FORMAT_KEY, Msg, State, Tx, json};
 use crate::acl::Rights;
 use crate::error::{Result, StoreError};
 use crate::events::Subscription;
 use crate::flags::{FlagOp, Flags, SpecialUse};
 use crate::ids::{AccountId, MailboxId, MailboxName, ModSeq, Uid, UidValidity};
+use crate::meta::MessageMeta;
 use crate::records::*;
-use crate::search::{self, Candidate, SearchKey};
+use crate::search::{self, Candidate, SearchFields, SearchKey};
 
-/// Version of the on-disk format this build writes and the highest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the on-disk format this build writes and the highest it reads. Format 1
+/// stores are upgraded in place at open.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Capacity of each mailbox's event channel.
 const EVENT_CAPACITY: usize = 4096;
@@ -35,12 +44,23 @@ const EVENT_CAPACITY: usize = 4096;
 pub struct StoreConfig {
     /// Largest message accepted by [`Store::append`](crate::Store::append), in bytes.
     pub max_message_size: u64,
+    /// Most accounts whose index is kept in memory (default 1,000; at least 1). Accounts are
+    /// loaded on first use; beyond this many, the least recently used ones are dropped from
+    /// memory, except accounts a call is running on and accounts with a live subscriber
+    /// (IDLE). The index costs about 100-150 bytes per message of a loaded account.
+    pub max_loaded_accounts: usize,
+    /// Most decoded message metadata records (envelope, MIME tree; typically 1-2 KB each)
+    /// cached in memory (default 4,096; 0 disables the cache). Bodies parsed at append go in
+    /// it, so clients fetching new mail read it from memory; the rest is read from disk.
+    pub metadata_cache_entries: usize,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             max_message_size: 64 << 20,
+            max_loaded_accounts: 1_000,
+            metadata_cache_entries: 4_096,
         }
     }
 }
@@ -60,25 +80,110 @@ fn uidv(v: u32) -> UidValidity {
     UidValidity::new(v).unwrap_or(UidValidity::new(1).unwrap_or_else(|| unreachable!()))
 }
 
+/// Parses a body: its decoded text, JSON metadata and search record.
+pub(crate) fn parse_body(raw: &[u8]) -> Parsed {
+    parse_body_meta(raw).0
+}
+
+fn parse_body_meta(raw: &[u8]) -> (Parsed, MessageMeta) {
+    let (meta, text) = crate::meta::extract(raw);
+    let parsed = Parsed {
+        text: Bytes::from(text.into_bytes()),
+        meta_json: Bytes::from(json(&meta)),
+        search: Bytes::from(codec::encode_search(&SearchFields::of(&meta))),
+    };
+    (parsed, meta)
+}
+
+fn normalize_message_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
+}
+
 /// The shared engine.
 pub(crate) struct Engine {
     state: Mutex<State>,
     backend: Box<dyn Backend>,
     events: Mutex<HashMap<u64, broadcast::Sender<MailboxEvent>>>,
+    loaders: Loaders,
+    loads: AtomicU64,
+    metas: Mutex<MetaCache>,
     config: StoreConfig,
 }
 
 impl Engine {
-    /// Loads the index (checking the format) and writes the format record of a new store.
+    /// Checks the format (upgrading a format-1 store in place), reads the counters, and
+    /// writes the format record of a new store. Accounts are loaded on first use.
     pub(crate) fn open(backend: Box<dyn Backend>, config: StoreConfig) -> Result<Engine> {
-        let (state, init) = State::load(backend.as_ref(), FORMAT_VERSION, now())?;
-        if !init.is_empty() {
-            backend.write_now(init)?;
+        let path = backend.location();
+        let corrupt = |detail: String| StoreError::Corrupt {
+            path: path.clone(),
+            detail,
+        };
+        match backend.get(Table::Meta, FORMAT_KEY)? {
+            Some(v) => {
+                let found = u32::from_le_bytes(
+                    v.as_ref()
+                        .try_into()
+                        .map_err(|_| corrupt("format version record is malformed".into()))?,
+                );
+                if found > FORMAT_VERSION {
+                    return Err(StoreError::NewerFormat {
+                        path: path.clone(),
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+                if found == 0 {
+                    return Err(corrupt("format version 0".into()));
+                }
+                if found == 1 {
+                    let muts = upgrade::from_format_1(backend.as_ref())?;
+                    backend.write_now(muts)?;
+                }
+            }
+            None => {
+                let mut any = false;
+                for t in Table::ALL {
+                    backend
+                        .scan(t, &mut |_, _| {
+                            any = true;
+                            // Stop at the first entry.
+                            Err(StoreError::Closed)
+                        })
+                        .or_else(|e| if any { Ok(()) } else { Err(e) })?;
+                }
+                if any {
+                    return Err(corrupt("data present but no format version record".into()));
+                }
+                backend.write_now(vec![Mutation {
+                    table: Table::Meta,
+                    key: FORMAT_KEY.to_vec(),
+                    op: Op::Put(Bytes::copy_from_slice(&FORMAT_VERSION.to_le_bytes())),
+                }])?;
+            }
+        }
+        let mut st = State::default();
+        if let Some(v) = backend.get(Table::Meta, COUNTERS_KEY)? {
+            st.counters =
+                serde_json::from_slice(&v).map_err(|e| corrupt(format!("counters: {e}")))?;
+        } else {
+            st.counters = codec::Counters {
+                next_mailbox_id: 1,
+                next_archive_id: 1,
+                next_log_seq: 1,
+                last_uid_validity: u32::try_from(now().max(1)).unwrap_or(1),
+            };
         }
         Ok(Engine {
-            state: Mutex::new(state),
+            state: Mutex::new(st),
             backend,
             events: Mutex::new(HashMap::new()),
+            loaders: Default::default(),
+            loads: AtomicU64::new(0),
+            metas: Mutex::new(MetaCache::new(config.metadata_cache_entries)),
             config,
         })
     }
@@ -117,6 +222,7 @@ impl Engine {
     }
 
     /// Runs `f` on the index; if it succeeds, queues its mutations and waits until durable.
+    /// The caller holds a [`Pin`] on every account `f` changes until this returns.
     ///
     /// Operations validate before they change anything; should one still fail after a
     /// change, the changes made so far are committed anyway so disk and index never diverge.
@@ -140,11 +246,6 @@ impl Engine {
     }
 
     #[cfg(test)]
-    pub(crate) fn state_for_tests(&self) -> usize {
-        self.state.lock().map(|s| s.blobs.len()).unwrap_or(0)
-    }
-
-    #[cfg(test)]
     pub(crate) fn backend_table_len(&self, table: Table) -> usize {
         let mut n = 0;
         let _ = self.backend.scan(table, &mut |_, _| {
@@ -152,6 +253,74 @@ impl Engine {
             Ok(())
         });
         n
+    }
+
+    /// Metadata of bodies, from the cache or disk, in the order given (`None`: not stored).
+    async fn metas(&self, hashes: &[Hash]) -> Result<Vec<Option<Arc<MessageMeta>>>> {
+        let mut out: Vec<Option<Arc<MessageMeta>>> = {
+            let mut c = self.metas.lock().unwrap_or_else(|p| p.into_inner());
+            hashes.iter().map(|h| c.get(h)).collect()
+        };
+        for round in 0..2 {
+            let missing: Vec<usize> = (0..hashes.len()).filter(|i| out[*i].is_none()).collect();
+            if missing.is_empty() {
+                break;
+            }
+            if round == 1 {
+                // Appended but maybe not committed yet: wait for the writer, read again.
+                self.barrier().await?;
+            }
+            let keys: Vec<&[u8]> = missing.iter().map(|i| &hashes[*i][..]).collect();
+            let vals = self.backend.get_many(Table::BlobMeta, &keys)?;
+            let mut c = self.metas.lock().unwrap_or_else(|p| p.into_inner());
+            for (i, v) in missing.into_iter().zip(vals) {
+                if let Some(v) = v {
+                    let meta: MessageMeta = serde_json::from_slice(&v).map_err(|e| {
+                        self.corrupt_err(format!(
+                            "metadata of body {}: {e}",
+                            codec::hex(&hashes[i])
+                        ))
+                    })?;
+                    let meta = Arc::new(meta);
+                    c.insert(hashes[i], meta.clone());
+                    out[i] = Some(meta);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refs records (count ++ search record) of bodies, in the order given (`None`: not stored).
+    async fn search_records(&self, hashes: &[Hash]) -> Result<Vec<Option<Bytes>>> {
+        let keys: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+        let mut raw = self.backend.get_many(Table::Refs, &keys)?;
+        if raw.iter().any(Option::is_none) {
+            // Appended but maybe not committed yet: wait for the writer, read those again.
+            self.barrier().await?;
+            let missing: Vec<usize> = (0..raw.len()).filter(|i| raw[*i].is_none()).collect();
+            let keys: Vec<&[u8]> = missing.iter().map(|i| &hashes[*i][..]).collect();
+            for (i, v) in missing
+                .into_iter()
+                .zip(self.backend.get_many(Table::Refs, &keys)?)
+            {
+                raw[i] = v;
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Decodes the search record of a refs record (count ++ search record).
+    fn decode_search<'a>(&self, v: &'a [u8], hash: &Hash) -> Result<codec::SearchView<'a>> {
+        v.get(8..)
+            .and_then(codec::decode_search)
+            .ok_or_else(|| self.corrupt_err(format!("search record of body {}", codec::hex(hash))))
+    }
+
+    fn corrupt_err(&self, detail: String) -> StoreError {
+        StoreError::Corrupt {
+            path: self.backend.location(),
+            detail,
+        }
     }
 
     // ---- accounts ----
@@ -162,11 +331,8 @@ impl Engine {
         mailboxes: &[(MailboxName, Option<SpecialUse>)],
     ) -> Result<()> {
         let t = now();
+        let _pin = self.pin(account, true).await?;
         self.write(|st, tx| {
-            if !st.accounts.contains_key(account) {
-                st.accounts.insert(account.clone(), Default::default());
-                st.put_account(account, tx);
-            }
             let inbox = MailboxName::inbox();
             if !st.account(account)?.mailboxes.contains_key(&inbox) {
                 let su = mailboxes
@@ -186,10 +352,17 @@ impl Engine {
     }
 
     pub(crate) async fn account_exists(&self, account: &AccountId) -> Result<bool> {
-        Ok(self.lock()?.accounts.contains_key(account))
+        if self.lock()?.accounts.contains_key(account) {
+            return Ok(true);
+        }
+        Ok(self
+            .backend
+            .get(Table::Accounts, account.as_str().as_bytes())?
+            .is_some())
     }
 
     pub(crate) async fn set_quota(&self, account: &AccountId, quota: Quota) -> Result<()> {
+        let _pin = self.pin(account, false).await?;
         self.write(|st, tx| {
             st.account_mut(account)?.quota = quota;
             st.put_account(account, tx);
@@ -199,6 +372,7 @@ impl Engine {
     }
 
     pub(crate) async fn quota(&self, account: &AccountId) -> Result<QuotaUsage> {
+        let _pin = self.pin(account, false).await?;
         let st = self.lock()?;
         let a = st.account(account)?;
         Ok(QuotaUsage {
@@ -209,6 +383,7 @@ impl Engine {
     }
 
     pub(crate) async fn set_archive_mode(&self, account: &AccountId, on: bool) -> Result<()> {
+        let _pin = self.pin(account, false).await?;
         self.write(|st, tx| {
             st.account_mut(account)?.archive = on;
             st.put_account(account, tx);
@@ -217,55 +392,109 @@ impl Engine {
         .await
     }
 
+    /// `(archive id, body hash)` of an account's archive on disk.
+    fn archive_on_disk(&self, account: &AccountId) -> Result<Vec<(u64, ArchivedRec)>> {
+        let mut out = Vec::new();
+        self.backend.scan_prefix(
+            Table::Archive,
+            &keys::account_prefix(account),
+            &mut |k, v| {
+                let id = keys::parse_account_id_key(k)
+                    .ok_or_else(|| self.corrupt_err(format!("archive key of {account}")))?;
+                let rec: ArchivedRec = serde_json::from_slice(v)
+                    .map_err(|e| self.corrupt_err(format!("archive {id}: {e}")))?;
+                out.push((id, rec));
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
     /// Removes an account: its mailboxes and message references (bodies are freed with their
     /// last reference), its archive, its quota, the grants on its mailboxes and the grants
     /// other accounts gave it. Read receipts and mail-log records stay (audit).
     pub(crate) async fn delete_account(&self, account: &AccountId) -> Result<()> {
+        let mut pin = self.pin(account, false).await?;
+        // From here on no new grant to this account is accepted (`set_rights`); grants
+        // already queued are durable after the barrier, so the scan below sees them all.
+        self.lock()?.account_mut(account)?.deleting = true;
+        let r = self.delete_account_pinned(account, &mut pin).await;
+        if r.is_err()
+            && let Ok(mut st) = self.lock()
+            && let Some(a) = st.accounts.get_mut(account)
+        {
+            a.deleting = false;
+        }
+        drop(pin);
+        r
+    }
+
+    async fn delete_account_pinned<'a>(
+        &'a self,
+        account: &AccountId,
+        pin: &mut Pin<'a>,
+    ) -> Result<()> {
+        // Grants and archive entries queued by calls still running are durable after this.
+        self.barrier().await?;
+        // Grants others gave this account: their owners' indexes change too.
+        let mut given: Vec<(u64, AccountId)> = Vec::new();
+        self.backend.scan_prefix(
+            Table::Grants,
+            &keys::account_prefix(account),
+            &mut |k, v| {
+                let id = keys::parse_account_id_key(k)
+                    .ok_or_else(|| self.corrupt_err(format!("grant key of {account}")))?;
+                let owner = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| AccountId::new(s).ok())
+                    .ok_or_else(|| self.corrupt_err(format!("grant of mailbox {id}")))?;
+                given.push((id, owner));
+                Ok(())
+            },
+        )?;
+        for (_, owner) in &given {
+            if owner != account {
+                match self.pin(owner, false).await {
+                    Ok(p) => pin.join(p),
+                    Err(StoreError::NoSuchAccount(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let on_disk: Vec<(u64, Hash)> = self
+            .archive_on_disk(account)?
+            .into_iter()
+            .filter_map(|(id, rec)| Some((id, codec::unhex(&rec.hash)?)))
+            .collect();
         self.write(|st, tx| {
-            st.account(account)?;
-            let boxes: Vec<u64> = st.account(account)?.mailboxes.values().copied().collect();
+            let acct = st.account(account)?;
+            let boxes: Vec<u64> = acct.mailboxes.values().copied().collect();
+            let mut archived: Vec<(u64, Hash)> = on_disk;
+            archived.extend(acct.archive_added.iter().copied());
+            archived.retain(|(id, _)| !acct.archive_removed.contains(id));
+            archived.sort_unstable();
+            archived.dedup_by_key(|(id, _)| *id);
             for id in boxes {
-                let Some(mb) = st.mailboxes.remove(&id) else {
+                let Some(mb) = st.drop_mailbox(id, tx) else {
                     continue;
                 };
                 for (u, m) in &mb.messages {
-                    tx.del(Table::Messages, codec::msg_key(id, *u));
-                    st.blob_unref(&m.blob.hash, tx);
-                }
-                for (_, u) in &mb.vanished {
-                    tx.del(Table::Vanished, codec::msg_key(id, *u));
-                }
-                for grantee in mb.acl.keys() {
-                    if let Some(set) = st.grants.get_mut(grantee) {
-                        set.remove(&id);
-                        if set.is_empty() {
-                            st.grants.remove(grantee);
-                        }
-                    }
-                }
-                tx.del(Table::Mailboxes, codec::u64_key(id));
-                tx.events.push((id, MailboxEvent::Deleted));
-            }
-            // Grants others gave this account.
-            if let Some(ids) = st.grants.remove(account) {
-                for id in ids {
-                    if let Some(mb) = st.mailboxes.get_mut(&id) {
-                        mb.acl.remove(account);
-                        st.put_mailbox(id, tx);
-                    }
+                    tx.del(Table::Messages, keys::msg_key(id, *u));
+                    tx.ref_dec(&m.hash);
                 }
             }
-            let archived: Vec<u64> = st
-                .archive
-                .iter()
-                .filter(|(_, a)| &a.account == account)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in archived {
-                if let Some(a) = st.archive.remove(&id) {
-                    tx.del(Table::Archive, codec::u64_key(id));
-                    st.blob_unref(&a.blob.hash, tx);
+            for (id, owner) in &given {
+                if owner != account
+                    && let Some(mb) = st.mailboxes.get_mut(id)
+                {
+                    mb.acl.remove(account);
+                    st.put_mailbox(*id, tx);
                 }
+                tx.del(Table::Grants, keys::account_id_key(account, *id));
+            }
+            for (id, hash) in archived {
+                tx.del(Table::Archive, keys::account_id_key(account, id));
+                tx.ref_dec(&hash);
             }
             st.accounts.remove(account);
             tx.del(Table::Accounts, account.as_str().as_bytes().to_vec());
@@ -283,6 +512,7 @@ impl Engine {
         special_use: Option<SpecialUse>,
     ) -> Result<MailboxId> {
         let t = now();
+        let _pin = self.pin(account, false).await?;
         self.write(|st, tx| {
             st.new_mailbox(account, name, special_use, t, tx)
                 .map(MailboxId)
@@ -299,27 +529,16 @@ impl Engine {
             return Err(StoreError::CannotDeleteInbox);
         }
         let t = now();
+        let _pin = self.pin(account, false).await?;
         self.write(|st, tx| {
             let id = st.find(account, name)?;
             let uids: Vec<u32> = st.mailbox(id)?.messages.keys().copied().collect();
             if !uids.is_empty() {
                 st.remove_msgs(id, &uids, true, false, t, tx)?;
             }
-            let mb = st
-                .mailboxes
-                .remove(&id)
+            st.drop_mailbox(id, tx)
                 .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?;
-            for (_, u) in &mb.vanished {
-                tx.del(Table::Vanished, codec::msg_key(id, *u));
-            }
-            for grantee in mb.acl.keys() {
-                if let Some(set) = st.grants.get_mut(grantee) {
-                    set.remove(&id);
-                }
-            }
-            tx.del(Table::Mailboxes, codec::u64_key(id));
             st.account_mut(account)?.mailboxes.remove(name);
-            tx.events.push((id, MailboxEvent::Deleted));
             Ok(())
         })
         .await
@@ -332,6 +551,7 @@ impl Engine {
         to: &MailboxName,
     ) -> Result<()> {
         let t = now();
+        let _pin = self.pin(account, false).await?;
         self.write(|st, tx| {
             let src = st.find(account, from)?;
             let acct = st.account(account)?;
@@ -347,15 +567,18 @@ impl Engine {
             if from.is_inbox() {
                 // RFC 3501: move INBOX's messages to a new mailbox; INBOX stays, empty.
                 let dst = st.new_mailbox(account, to, None, t, tx)?;
-                let uids: Vec<u32> = st.mailbox(src)?.messages.keys().copied().collect();
-                for &u in &uids {
-                    let m = st.mailbox(src)?.messages.get(&u).cloned();
-                    if let Some(m) = m {
-                        // The reference moves with the message (keep_refs below).
-                        st.insert_msg(dst, m.flags, m.internal_date, m.blob, tx)?;
-                    }
+                let msgs: Vec<(u32, Msg)> = st
+                    .mailbox(src)?
+                    .messages
+                    .iter()
+                    .map(|(u, m)| (*u, m.clone()))
+                    .collect();
+                for (_, m) in &msgs {
+                    // The reference moves with the message (keep_refs below).
+                    st.insert_msg(dst, m.flags.clone(), m.internal_date, m.size, m.hash, tx)?;
                 }
-                if !uids.is_empty() {
+                if !msgs.is_empty() {
+                    let uids: Vec<u32> = msgs.iter().map(|(u, _)| *u).collect();
                     st.remove_msgs(src, &uids, false, true, t, tx)?;
                 }
                 return Ok(());
@@ -386,6 +609,7 @@ impl Engine {
     }
 
     pub(crate) async fn list_mailboxes(&self, account: &AccountId) -> Result<Vec<MailboxInfo>> {
+        let _pin = self.pin(account, false).await?;
         let st = self.lock()?;
         let a = st.account(account)?;
         let mut out = Vec::with_capacity(a.mailboxes.len());
@@ -412,6 +636,7 @@ impl Engine {
         name: &MailboxName,
         on: bool,
     ) -> Result<()> {
+        let _pin = self.pin(account, false).await?;
         self.write(|st, tx| {
             let id = st.find(account, name)?;
             st.mailbox_mut(id)?.subscribed = on;
@@ -427,6 +652,7 @@ impl Engine {
         name: &MailboxName,
         su: Option<SpecialUse>,
     ) -> Result<()> {
+        let _pin = self.pin(account, false).await?;
         self.write(|st, tx| {
             let id = st.find(account, name)?;
             st.mailbox_mut(id)?.special_use = su;
@@ -441,10 +667,12 @@ impl Engine {
         owner: &AccountId,
         name: &MailboxName,
     ) -> Result<MailboxId> {
+        let _pin = self.pin(owner, false).await?;
         self.lock()?.find(owner, name).map(MailboxId)
     }
 
     pub(crate) async fn select(&self, mailbox: MailboxId) -> Result<SelectedMailbox> {
+        let _pin = self.pin_mailbox(mailbox.0).await?;
         let st = self.lock()?;
         let mb = st.mailbox(mailbox.0)?;
         Ok(SelectedMailbox {
@@ -467,6 +695,7 @@ impl Engine {
     }
 
     pub(crate) async fn status(&self, mailbox: MailboxId) -> Result<MailboxStatus> {
+        let _pin = self.pin_mailbox(mailbox.0).await?;
         let st = self.lock()?;
         let mb = st.mailbox(mailbox.0)?;
         let mut unseen = 0u32;
@@ -475,7 +704,7 @@ impl Engine {
             if !m.flags.is_seen() {
                 unseen += 1;
             }
-            size += m.blob.meta.size;
+            size += m.size;
         }
         Ok(MailboxStatus {
             messages: mb.messages.len() as u32,
@@ -489,7 +718,8 @@ impl Engine {
 
     // ---- messages ----
 
-    fn prepare_body(&self, raw: &Bytes) -> Result<(Hash, Option<NewBody>)> {
+    /// Checks the size, hashes the body, and parses it unless the store already holds it.
+    fn prepare_body(&self, raw: &Bytes) -> Result<(Hash, Arc<NewBody>)> {
         let size = raw.len() as u64;
         if size > self.config.max_message_size {
             return Err(StoreError::MessageTooLarge {
@@ -498,18 +728,26 @@ impl Engine {
             });
         }
         let hash = codec::sha256(raw);
-        if self.lock()?.blobs.contains_key(&hash) {
-            return Ok((hash, None));
+        if self.backend.get(Table::Refs, &hash)?.is_some() {
+            // Stored already; should it be freed before this commit, the writer parses it.
+            return Ok((
+                hash,
+                Arc::new(NewBody {
+                    raw: raw.clone(),
+                    parsed: None,
+                }),
+            ));
         }
-        let (meta, text) = crate::meta::extract(raw);
-        let meta_json = State::json(&meta);
+        let (parsed, meta) = parse_body_meta(raw);
+        self.metas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash, Arc::new(meta));
         Ok((
             hash,
-            Some(NewBody {
+            Arc::new(NewBody {
                 raw: raw.clone(),
-                text,
-                meta_json,
-                blob: Arc::new(Blob::new(hash, meta)),
+                parsed: Some(parsed),
             }),
         ))
     }
@@ -521,63 +759,41 @@ impl Engine {
         flags: Flags,
         internal_date: i64,
     ) -> Result<Appended> {
-        let (hash, mut new) = self.prepare_body(&raw)?;
-        loop {
-            let r = self
-                .write(|st, tx| {
-                    let owner = st.mailbox(mailbox.0)?.owner.clone();
-                    st.check_quota(&owner, raw.len() as u64, 1)?;
-                    let uv = st.mailbox(mailbox.0)?.uid_validity;
-                    let Some(blob) = st.blob_ref(hash, new.take(), tx) else {
-                        return Ok(None);
-                    };
-                    let (u, ms) =
-                        st.insert_msg(mailbox.0, flags.clone(), internal_date, blob, tx)?;
-                    Ok(Some(Appended {
-                        uid_validity: uidv(uv),
-                        uid: uid(u),
-                        modseq: ModSeq(ms),
-                    }))
-                })
-                .await?;
-            match r {
-                Some(a) => return Ok(a),
-                // The body was deleted between the check and the write: parse it after all.
-                None => new = self.prepare_body_force(&raw, hash),
-            }
-        }
-    }
-
-    fn prepare_body_force(&self, raw: &Bytes, hash: Hash) -> Option<NewBody> {
-        let (meta, text) = crate::meta::extract(raw);
-        let meta_json = State::json(&meta);
-        Some(NewBody {
-            raw: raw.clone(),
-            text,
-            meta_json,
-            blob: Arc::new(Blob::new(hash, meta)),
+        let (hash, body) = self.prepare_body(&raw)?;
+        let _pin = self.pin_mailbox(mailbox.0).await?;
+        let size = raw.len() as u64;
+        self.write(|st, tx| {
+            let owner = st.mailbox(mailbox.0)?.owner.clone();
+            st.check_quota(&owner, size, 1)?;
+            let uv = st.mailbox(mailbox.0)?.uid_validity;
+            tx.ref_inc(&hash, Some(body));
+            let (u, ms) = st.insert_msg(mailbox.0, flags.clone(), internal_date, size, hash, tx)?;
+            Ok(Appended {
+                uid_validity: uidv(uv),
+                uid: uid(u),
+                modseq: ModSeq(ms),
+            })
         })
+        .await
     }
 
-    fn info(u: u32, m: &Msg) -> MessageInfo {
-        MessageInfo {
-            uid: uid(u),
-            flags: m.flags.clone(),
-            modseq: ModSeq(m.modseq),
-            internal_date: m.internal_date,
-            size: m.blob.meta.size,
-            meta: m.blob.meta.clone(),
-        }
+    /// Index entries of the given UIDs (ascending, deduplicated, missing ones skipped).
+    fn snapshot(&self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<(u32, Msg)>> {
+        let st = self.lock()?;
+        let mb = st.mailbox(mailbox.0)?;
+        let mut v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+        v.sort_unstable();
+        v.dedup();
+        Ok(v.into_iter()
+            .filter_map(|u| mb.messages.get(&u).map(|m| (u, m.clone())))
+            .collect())
     }
 
     pub(crate) async fn message(&self, mailbox: MailboxId, u: Uid) -> Result<MessageInfo> {
-        let st = self.lock()?;
-        let m = st
-            .mailbox(mailbox.0)?
-            .messages
-            .get(&u.get())
-            .ok_or(StoreError::NoSuchMessage(u.get()))?;
-        Ok(Engine::info(u.get(), m))
+        self.messages(mailbox, &[u])
+            .await?
+            .pop()
+            .ok_or(StoreError::NoSuchMessage(u.get()))
     }
 
     pub(crate) async fn messages(
@@ -585,13 +801,24 @@ impl Engine {
         mailbox: MailboxId,
         uids: &[Uid],
     ) -> Result<Vec<MessageInfo>> {
-        let st = self.lock()?;
-        let mb = st.mailbox(mailbox.0)?;
-        let mut v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
-        v.sort_unstable();
-        v.dedup();
-        Ok(v.into_iter()
-            .filter_map(|u| mb.messages.get(&u).map(|m| Engine::info(u, m)))
+        let _pin = self.pin_mailbox(mailbox.0).await?;
+        let snap = self.snapshot(mailbox, uids)?;
+        let hashes: Vec<Hash> = snap.iter().map(|(_, m)| m.hash).collect();
+        let metas = self.metas(&hashes).await?;
+        // A body missing now was expunged (and freed) after the snapshot: skip it.
+        Ok(snap
+            .into_iter()
+            .zip(metas)
+            .filter_map(|((u, m), meta)| {
+                Some(MessageInfo {
+                    uid: uid(u),
+                    flags: m.flags,
+                    modseq: ModSeq(m.modseq),
+                    internal_date: m.internal_date,
+                    size: m.size,
+                    meta: meta?,
+                })
+            })
             .collect())
     }
 
@@ -602,7 +829,7 @@ impl Engine {
             .messages
             .get(&u.get())
             .ok_or(StoreError::NoSuchMessage(u.get()))?;
-        Ok(m.blob.hash)
+        Ok(m.hash)
     }
 
     async fn read_table(&self, table: Table, hash: &Hash) -> Result<Bytes> {
@@ -620,6 +847,7 @@ impl Engine {
     }
 
     pub(crate) async fn read_message(&self, mailbox: MailboxId, u: Uid) -> Result<Bytes> {
+        let _pin = self.pin_mailbox(mailbox.0).await?;
         let hash = self.blob_hash(mailbox, u)?;
         match self.read_table(Table::Blobs, &hash).await {
             // Expunged (and its body freed) between the lookup and the read.
@@ -654,6 +882,26 @@ impl Engine {
         unchanged_since: Option<ModSeq>,
     ) -> Result<FlagsStored> {
         let t = now();
+        let _pin = self.pin_mailbox(mailbox.0).await?;
+        // Message-IDs of messages this call may mark \Seen (for read receipts), read first.
+        let mut ids: HashMap<Hash, String> = HashMap::new();
+        if flags.is_seen() && op != FlagOp::Remove {
+            let unseen: Vec<Hash> = self
+                .snapshot(mailbox, uids)?
+                .into_iter()
+                .filter(|(_, m)| !m.flags.is_seen())
+                .map(|(_, m)| m.hash)
+                .collect::<HashSet<Hash>>()
+                .into_iter()
+                .collect();
+            for (h, rec) in unseen.iter().zip(self.search_records(&unseen).await?) {
+                if let Some(rec) = rec
+                    && let Some(id) = self.decode_search(&rec, h)?.message_id
+                {
+                    ids.insert(*h, id.to_owned());
+                }
+            }
+        }
         self.write(|st, tx| {
             let mut out = FlagsStored::default();
             let owner = st.mailbox(mailbox.0)?.owner.clone();
@@ -696,7 +944,7 @@ impl Engine {
                     };
                     if new.is_seen()
                         && !m.flags.is_seen()
-                        && let Some(id) = &m.blob.meta.envelope.message_id
+                        && let Some(id) = ids.get(&m.hash)
                     {
                         seen_ids.push(id.clone());
                     }
@@ -721,16 +969,15 @@ impl Engine {
                     st.put_mailbox(mailbox.0, tx);
                 }
             }
+            seen_ids.sort_unstable();
+            seen_ids.dedup();
             for id in seen_ids {
-                let per = st.reads.entry(id.clone()).or_default();
-                if !per.contains_key(&owner) {
-                    tx.put(
-                        Table::Reads,
-                        codec::read_key(&id, &owner),
-                        State::read_rec(t),
-                    );
-                    per.insert(owner.clone(), t);
-                }
+                // The first receipt wins; the writer keeps an existing one.
+                tx.put_if_absent(
+                    Table::Reads,
+                    keys::read_key(&id, &owner),
+                    json(&ReadRec { first_seen: t }),
+                );
             }
             Ok(out)
         })
@@ -743,6 +990,7 @@ impl Engine {
         uids: Option<&[Uid]>,
     ) -> Result<Vec<Uid>> {
         let t = now();
+        let _pin = self.pin_mailbox(mailbox.0).await?;
         self.write(|st, tx| {
             let mb = st.mailbox(mailbox.0)?;
             let targets: Vec<u32> = match uids {
@@ -794,7 +1042,7 @@ impl Engine {
             .collect();
         let dst = st.mailbox(to.0)?;
         let (dst_owner, dst_uv) = (dst.owner.clone(), dst.uid_validity);
-        let bytes: u64 = msgs.iter().map(|m| m.blob.meta.size).sum();
+        let bytes: u64 = msgs.iter().map(|m| m.size).sum();
         let src_owner = src.owner.clone();
         // A move within one account does not change its use.
         if !(is_move && src_owner == dst_owner) {
@@ -808,8 +1056,9 @@ impl Engine {
         }
         let mut map = Vec::with_capacity(v.len());
         for (u, m) in v.iter().zip(msgs) {
-            st.blob_ref(m.blob.hash, None, tx);
-            let (nu, _) = st.insert_msg(to.0, m.flags, m.internal_date, m.blob, tx)?;
+            // The source still holds its reference, so the body is stored.
+            tx.ref_inc(&m.hash, None);
+            let (nu, _) = st.insert_msg(to.0, m.flags, m.internal_date, m.size, m.hash, tx)?;
             map.push((uid(*u), uid(nu)));
         }
         Ok((
@@ -821,12 +1070,19 @@ impl Engine {
         ))
     }
 
+    async fn pin_two(&self, a: MailboxId, b: MailboxId) -> Result<Pin<'_>> {
+        let mut pin = self.pin_mailbox(a.0).await?;
+        pin.join(self.pin_mailbox(b.0).await?);
+        Ok(pin)
+    }
+
     pub(crate) async fn copy(
         &self,
         from: MailboxId,
         uids: &[Uid],
         to: MailboxId,
     ) -> Result<CopiedUids> {
+        let _pin = self.pin_two(from, to).await?;
         self.write(|st, tx| Engine::copy_in(st, from, uids, to, false, tx).map(|r| r.0))
             .await
     }
@@ -838,6 +1094,7 @@ impl Engine {
         to: MailboxId,
     ) -> Result<CopiedUids> {
         let t = now();
+        let _pin = self.pin_two(from, to).await?;
         self.write(|st, tx| {
             let (c, moved) = Engine::copy_in(st, from, uids, to, true, tx)?;
             if !moved.is_empty() {
@@ -849,6 +1106,7 @@ impl Engine {
     }
 
     pub(crate) async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> Result<Changes> {
+        let _pin = self.pin_mailbox(mailbox.0).await?;
         let st = self.lock()?;
         let mb = st.mailbox(mailbox.0)?;
         let changed = mb
@@ -874,22 +1132,23 @@ impl Engine {
 
     pub(crate) async fn search(&self, mailbox: MailboxId, query: &SearchKey) -> Result<Vec<Uid>> {
         let q = query.prepared();
-        let needs_io = q.needs_body() || has_header_value(&q);
-        if !needs_io {
-            let st = self.lock()?;
-            let mb = st.mailbox(mailbox.0)?;
-            let mut out = Vec::new();
+        let _pin = self.pin_mailbox(mailbox.0).await?;
+        if !q.needs_fields() {
             let mut none = || None;
             let mut none2 = || None;
+            // Flags, UIDs, dates, sizes, modseqs: the index alone answers.
+            let st = self.lock()?;
+            let mb = st.mailbox(mailbox.0)?;
+            let empty = codec::SearchView::EMPTY;
+            let mut out = Vec::new();
             for (u, m) in &mb.messages {
                 let c = Candidate {
                     uid: uid(*u),
                     flags: &m.flags,
                     modseq: ModSeq(m.modseq),
                     internal_date: m.internal_date,
-                    size: m.blob.meta.size,
-                    meta: &m.blob.meta,
-                    subject_lc: &m.blob.subject_lc,
+                    size: m.size,
+                    fields: &empty,
                 };
                 if search::matches(&q, &c, &mut none, &mut none2) {
                     out.push(uid(*u));
@@ -905,44 +1164,72 @@ impl Engine {
                 .map(|(u, m)| (*u, m.clone()))
                 .collect()
         };
-        self.barrier().await?;
-        let mut out = Vec::new();
-        for (u, m) in &snapshot {
+        let needs_io = q.needs_body() || has_header_value(&q);
+        let hashes: Vec<&[u8]> = snapshot.iter().map(|(_, m)| &m.hash[..]).collect();
+        // Each candidate's search record is decoded in place (no copy) and matched.
+        let mut state: Vec<Option<bool>> = vec![None; snapshot.len()];
+        let backend = &self.backend;
+        let visit = |state: &mut [Option<bool>], i: usize, rec: &[u8]| -> Result<()> {
+            let (u, m) = &snapshot[i];
+            let f = self.decode_search(rec, &m.hash)?;
             let c = Candidate {
                 uid: uid(*u),
                 flags: &m.flags,
                 modseq: ModSeq(m.modseq),
                 internal_date: m.internal_date,
-                size: m.blob.meta.size,
-                meta: &m.blob.meta,
-                subject_lc: &m.blob.subject_lc,
+                size: m.size,
+                fields: &f,
             };
-            let hash = m.blob.hash;
-            let body_off = m.blob.meta.body_offset as usize;
-            let backend = &self.backend;
-            let mut header = || {
-                backend.get(Table::Blobs, &hash).ok().flatten().map(|raw| {
-                    let end = body_off.min(raw.len());
-                    String::from_utf8_lossy(&raw[..end]).into_owned()
-                })
+            let matched = if needs_io {
+                let hash = m.hash;
+                let body_off = f.body_offset as usize;
+                let mut header = || {
+                    backend.get(Table::Blobs, &hash).ok().flatten().map(|raw| {
+                        let end = body_off.min(raw.len());
+                        String::from_utf8_lossy(&raw[..end]).into_owned()
+                    })
+                };
+                let mut body = || {
+                    backend
+                        .get(Table::Texts, &hash)
+                        .ok()
+                        .flatten()
+                        .map(|t| String::from_utf8_lossy(&t).into_owned())
+                };
+                search::matches(&q, &c, &mut header, &mut body)
+            } else {
+                search::matches(&q, &c, &mut || None, &mut || None)
             };
-            let mut body = || {
-                backend
-                    .get(Table::Texts, &hash)
-                    .ok()
-                    .flatten()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-            };
-            if search::matches(&q, &c, &mut header, &mut body) {
-                out.push(uid(*u));
-            }
+            state[i] = Some(matched);
+            Ok(())
+        };
+        self.backend.get_each(Table::Refs, &hashes, &mut |i, rec| {
+            visit(&mut state, i, rec)
+        })?;
+        let missing: Vec<usize> = (0..state.len()).filter(|i| state[*i].is_none()).collect();
+        if !missing.is_empty() {
+            // Appended but maybe not committed yet: wait for the writer, read those again.
+            // Still missing: expunged and freed since the snapshot.
+            self.barrier().await?;
+            let keys: Vec<&[u8]> = missing.iter().map(|i| hashes[*i]).collect();
+            self.backend.get_each(Table::Refs, &keys, &mut |j, rec| {
+                visit(&mut state, missing[j], rec)
+            })?;
         }
-        Ok(out)
+        Ok(snapshot
+            .iter()
+            .zip(state)
+            .filter(|(_, s)| *s == Some(true))
+            .map(|((u, _), _)| uid(*u))
+            .collect())
     }
 
     pub(crate) async fn subscribe(&self, mailbox: MailboxId) -> Result<Subscription> {
-        // Check existence under the state lock, then register.
-        let _ = self.lock()?.mailbox(mailbox.0)?;
+        let _pin = self.pin_mailbox(mailbox.0).await?;
+        // Check existence under the state lock, then register (the live receiver keeps the
+        // account loaded from now on).
+        let st = self.lock()?;
+        let _ = st.mailbox(mailbox.0)?;
         let mut map = self.events.lock().unwrap_or_else(|p| p.into_inner());
         let tx = map
             .entry(mailbox.0)
@@ -959,18 +1246,24 @@ impl Engine {
         grantee: &AccountId,
         rights: Rights,
     ) -> Result<()> {
+        let mut pin = self.pin(grantee, false).await?;
+        pin.join(self.pin(owner, false).await?);
         self.write(|st, tx| {
-            st.account(grantee)?;
+            if st.account(grantee)?.deleting {
+                return Err(StoreError::NoSuchAccount(grantee.to_string()));
+            }
             let id = st.find(owner, name)?;
             let mb = st.mailbox_mut(id)?;
             if rights.is_empty() {
                 mb.acl.remove(grantee);
-                if let Some(set) = st.grants.get_mut(grantee) {
-                    set.remove(&id);
-                }
+                tx.del(Table::Grants, keys::account_id_key(grantee, id));
             } else {
                 mb.acl.insert(grantee.clone(), rights);
-                st.grants.entry(grantee.clone()).or_default().insert(id);
+                tx.put(
+                    Table::Grants,
+                    keys::account_id_key(grantee, id),
+                    owner.as_str().as_bytes().to_vec(),
+                );
             }
             st.put_mailbox(id, tx);
             Ok(())
@@ -983,6 +1276,7 @@ impl Engine {
         owner: &AccountId,
         name: &MailboxName,
     ) -> Result<Vec<(AccountId, Rights)>> {
+        let _pin = self.pin(owner, false).await?;
         let st = self.lock()?;
         let id = st.find(owner, name)?;
         Ok(st
@@ -994,6 +1288,7 @@ impl Engine {
     }
 
     pub(crate) async fn my_rights(&self, mailbox: MailboxId, who: &AccountId) -> Result<Rights> {
+        let _pin = self.pin_mailbox(mailbox.0).await?;
         let st = self.lock()?;
         let mb = st.mailbox(mailbox.0)?;
         if &mb.owner == who {
@@ -1002,25 +1297,64 @@ impl Engine {
         Ok(mb.acl.get(who).copied().unwrap_or(Rights::NONE))
     }
 
+    /// Answered from the grants table and the owners' mailbox records, without loading the
+    /// owners (a loaded owner's index is used, as it may be ahead of the disk).
     pub(crate) async fn shared_with(&self, grantee: &AccountId) -> Result<Vec<SharedMailbox>> {
-        let st = self.lock()?;
-        let Some(ids) = st.grants.get(grantee) else {
-            return Ok(Vec::new());
-        };
-        let mut out: Vec<SharedMailbox> = ids
-            .iter()
-            .filter_map(|id| st.mailboxes.get(id))
-            .filter(|mb| &mb.owner != grantee)
-            .filter_map(|mb| {
-                let r = *mb.acl.get(grantee)?;
-                r.contains(Rights::LOOKUP).then(|| SharedMailbox {
-                    owner: mb.owner.clone(),
-                    name: mb.name.clone(),
-                    id: MailboxId(mb.id),
-                    rights: r,
+        let mut grants: Vec<(u64, AccountId)> = Vec::new();
+        self.backend.scan_prefix(
+            Table::Grants,
+            &keys::account_prefix(grantee),
+            &mut |k, v| {
+                let id = keys::parse_account_id_key(k)
+                    .ok_or_else(|| self.corrupt_err(format!("grant key of {grantee}")))?;
+                let owner = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| AccountId::new(s).ok())
+                    .ok_or_else(|| self.corrupt_err(format!("grant of mailbox {id}")))?;
+                grants.push((id, owner));
+                Ok(())
+            },
+        )?;
+        let mut out = Vec::new();
+        for (id, owner) in grants {
+            if &owner == grantee {
+                continue;
+            }
+            let loaded = {
+                let st = self.lock()?;
+                st.accounts.contains_key(&owner).then(|| {
+                    st.mailboxes
+                        .get(&id)
+                        .map(|mb| (mb.name.clone(), mb.acl.get(grantee).copied()))
                 })
-            })
-            .collect();
+            };
+            let (name, rights) = match loaded {
+                Some(Some(x)) => x,
+                Some(None) => continue,
+                None => {
+                    let Some(v) = self
+                        .backend
+                        .get(Table::Mailboxes, &keys::account_id_key(&owner, id))?
+                    else {
+                        continue;
+                    };
+                    let rec: MailboxRec = serde_json::from_slice(&v)
+                        .map_err(|e| self.corrupt_err(format!("mailbox {id}: {e}")))?;
+                    let r = rec.acl.iter().find(|(a, _)| a == grantee).map(|(_, r)| *r);
+                    (rec.name, r)
+                }
+            };
+            if let Some(r) = rights
+                && r.contains(Rights::LOOKUP)
+            {
+                out.push(SharedMailbox {
+                    owner,
+                    name,
+                    id: MailboxId(id),
+                    rights: r,
+                });
+            }
+        }
         out.sort_by(|a, b| (&a.owner, &a.name).cmp(&(&b.owner, &b.name)));
         Ok(out)
     }
@@ -1028,23 +1362,34 @@ impl Engine {
     // ---- archive ----
 
     pub(crate) async fn list_archived(&self, account: &AccountId) -> Result<Vec<ArchivedMessage>> {
-        let st = self.lock()?;
-        st.account(account)?;
-        Ok(st
-            .archive
+        let _pin = self.pin(account, false).await?;
+        self.barrier().await?;
+        let recs = self.archive_on_disk(account)?;
+        let hashes: Vec<Hash> = recs
             .iter()
-            .filter(|(_, a)| &a.account == account)
-            .map(|(id, a)| ArchivedMessage {
-                id: *id,
-                mailbox: a.mailbox.clone(),
-                uid: uid(a.uid),
-                archived_at: a.archived_at,
-                flags: a.flags.clone(),
-                internal_date: a.internal_date,
-                size: a.blob.meta.size,
-                meta: a.blob.meta.clone(),
+            .map(|(id, r)| {
+                codec::unhex(&r.hash).ok_or_else(|| self.corrupt_err(format!("archive {id} hash")))
             })
-            .collect())
+            .collect::<Result<_>>()?;
+        let metas = self.metas(&hashes).await?;
+        recs.into_iter()
+            .zip(metas)
+            .map(|((id, a), meta)| {
+                let meta = meta.ok_or_else(|| {
+                    self.corrupt_err(format!("archive {id} refers to a missing body"))
+                })?;
+                Ok(ArchivedMessage {
+                    id,
+                    mailbox: a.mailbox,
+                    uid: uid(a.uid),
+                    archived_at: a.archived_at,
+                    flags: a.flags.into(),
+                    internal_date: a.internal_date,
+                    size: meta.size,
+                    meta,
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn restore_archived(
@@ -1053,68 +1398,85 @@ impl Engine {
         id: u64,
         to: MailboxId,
     ) -> Result<Appended> {
-        self.write(|st, tx| {
-            let a = st
-                .archive
-                .get(&id)
-                .filter(|a| &a.account == account)
-                .ok_or(StoreError::NoSuchArchived(id))?;
-            let mb = st.mailbox(to.0)?;
-            if &mb.owner != account {
+        let mut pin = self.pin(account, false).await?;
+        match self.pin_mailbox(to.0).await {
+            Ok(p) => pin.join(p),
+            Err(StoreError::NoSuchMailbox(_)) => {
                 return Err(StoreError::NoSuchMailbox(format!("#{}", to.0)));
             }
-            let uv = mb.uid_validity;
-            st.check_quota(account, a.blob.meta.size, 1)?;
-            let a = st
-                .archive
-                .remove(&id)
-                .ok_or(StoreError::NoSuchArchived(id))?;
-            tx.del(Table::Archive, codec::u64_key(id));
-            // The archive's reference moves to the restored message.
-            let mut flags = a.flags;
-            flags.remove(&crate::flags::Flag::Deleted);
-            let (u, ms) = st.insert_msg(to.0, flags, a.internal_date, a.blob, tx)?;
-            Ok(Appended {
-                uid_validity: uidv(uv),
-                uid: uid(u),
-                modseq: ModSeq(ms),
+            Err(e) => return Err(e),
+        }
+        self.barrier().await?;
+        let key = keys::account_id_key(account, id);
+        let rec: ArchivedRec = match self.backend.get(Table::Archive, &key)? {
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| self.corrupt_err(format!("archive {id}: {e}")))?,
+            None => return Err(StoreError::NoSuchArchived(id)),
+        };
+        let hash = codec::unhex(&rec.hash)
+            .ok_or_else(|| self.corrupt_err(format!("archive {id} hash")))?;
+        let r = self
+            .write(|st, tx| {
+                if st.account(account)?.archive_removed.contains(&id) {
+                    return Err(StoreError::NoSuchArchived(id));
+                }
+                let mb = st.mailbox(to.0)?;
+                if &mb.owner != account {
+                    return Err(StoreError::NoSuchMailbox(format!("#{}", to.0)));
+                }
+                let uv = mb.uid_validity;
+                st.check_quota(account, rec.size, 1)?;
+                st.account_mut(account)?.archive_removed.insert(id);
+                tx.del(Table::Archive, key);
+                // The archive's reference moves to the restored message.
+                let mut flags: Flags = rec.flags.into();
+                flags.remove(&crate::flags::Flag::Deleted);
+                let (u, ms) = st.insert_msg(to.0, flags, rec.internal_date, rec.size, hash, tx)?;
+                Ok(Appended {
+                    uid_validity: uidv(uv),
+                    uid: uid(u),
+                    modseq: ModSeq(ms),
+                })
             })
-        })
-        .await
+            .await;
+        drop(pin);
+        r
     }
 
     // ---- read tracking and mail log ----
 
     pub(crate) async fn read_receipts(&self, message_id: &str) -> Result<Vec<ReadReceipt>> {
-        let id = message_id
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .to_owned();
-        let st = self.lock()?;
-        Ok(st
-            .reads
-            .get(&id)
-            .map(|m| {
-                m.iter()
-                    .map(|(a, t)| ReadReceipt {
-                        account: a.clone(),
-                        message_id: id.clone(),
-                        first_seen: *t,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        let id = normalize_message_id(message_id);
+        let prefix = keys::read_prefix(&id);
+        let mut out = Vec::new();
+        self.backend
+            .scan_prefix(Table::Reads, &prefix, &mut |k, v| {
+                let account = std::str::from_utf8(&k[prefix.len()..])
+                    .ok()
+                    .and_then(|s| AccountId::new(s).ok())
+                    .ok_or_else(|| self.corrupt_err("read receipt key".into()))?;
+                let rec: ReadRec = serde_json::from_slice(v)
+                    .map_err(|e| self.corrupt_err(format!("read receipt: {e}")))?;
+                out.push(ReadReceipt {
+                    account,
+                    message_id: id.clone(),
+                    first_seen: rec.first_seen,
+                });
+                Ok(())
+            })?;
+        Ok(out)
     }
 
     pub(crate) async fn log_mail(&self, record: MailLogRecord) -> Result<()> {
         self.write(|st, tx| {
             let seq = st.counters.next_log_seq;
             st.counters.next_log_seq += 1;
-            tx.put(Table::MailLog, codec::u64_key(seq), State::json(&record));
+            tx.put(
+                Table::MailLog,
+                keys::log_key(&record.account, record.time, seq),
+                json(&record),
+            );
             st.put_counters(tx);
-            st.maillog
-                .insert((record.account.clone(), record.time, seq), record);
             Ok(())
         })
         .await
@@ -1126,15 +1488,20 @@ impl Engine {
         since: i64,
         until: i64,
     ) -> Result<Vec<MailLogRecord>> {
-        let st = self.lock()?;
         if since >= until {
             return Ok(Vec::new());
         }
-        Ok(st
-            .maillog
-            .range((account.clone(), since, 0)..(account.clone(), until, 0))
-            .map(|(_, r)| r.clone())
-            .collect())
+        let start = keys::log_bound(account, since);
+        let end = keys::log_bound(account, until);
+        let mut out = Vec::new();
+        self.backend
+            .range(Table::MailLog, &start, Some(&end), &mut |_, v| {
+                let rec: MailLogRecord = serde_json::from_slice(v)
+                    .map_err(|e| self.corrupt_err(format!("mail log record: {e}")))?;
+                out.push(rec);
+                Ok(())
+            })?;
+        Ok(out)
     }
 }
 
@@ -1147,3 +1514,6 @@ fn has_header_value(k: &SearchKey) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests;
