@@ -154,7 +154,12 @@ impl App {
         let store_dir = data.join("store");
         let store = {
             let dir = store_dir.clone();
-            tokio::task::spawn_blocking(move || mailstore::RedbStore::open(&dir))
+            let store_config = mailstore::StoreConfig {
+                max_message_size: config.limits.max_message_bytes,
+                max_loaded_accounts: config.store.max_loaded_accounts.max(1),
+                metadata_cache_entries: config.store.metadata_cache_entries,
+            };
+            tokio::task::spawn_blocking(move || mailstore::RedbStore::open_with(&dir, store_config))
                 .await
                 .map_err(|e| AppError::Corrupt {
                     path: store_dir.clone(),

@@ -45,6 +45,8 @@ pub struct Config {
     pub security: Security,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub store: StoreSettings,
     /// Outbound relay; without one, mail to other domains is bounced with a clear reason.
     #[serde(default)]
     pub smarthost: Option<Smarthost>,
@@ -229,6 +231,28 @@ impl Default for Limits {
     }
 }
 
+/// Memory the mail store may use for its indexes (everything is on disk; these bound what is
+/// kept in memory at once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Accounts whose message index is kept in memory (loaded on first use, least recently
+    /// used dropped first; never one with a session in IDLE).
+    pub max_loaded_accounts: usize,
+    /// Decoded message metadata records (envelope, MIME tree) cached in memory.
+    pub metadata_cache_entries: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        let d = mailstore::StoreConfig::default();
+        StoreSettings {
+            max_loaded_accounts: d.max_loaded_accounts,
+            metadata_cache_entries: d.metadata_cache_entries,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Smarthost {
@@ -274,6 +298,7 @@ impl Config {
             tls: TlsFiles::default(),
             security: Security::default(),
             limits: Limits::default(),
+            store: StoreSettings::default(),
             smarthost: None,
         }
     }
@@ -330,6 +355,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.limits.pop3_idle_timeout_secs, 600);
+        assert_eq!(
+            c.store.max_loaded_accounts,
+            mailstore::StoreConfig::default().max_loaded_accounts
+        );
+        let s: Config = toml::from_str(
+            "domain = \"a.example\"\nhostname = \"mx.a.example\"\n[store]\nmax_loaded_accounts = 7\n",
+        )
+        .unwrap();
+        assert_eq!(s.store.max_loaded_accounts, 7);
+        assert_eq!(
+            s.store.metadata_cache_entries,
+            mailstore::StoreConfig::default().metadata_cache_entries
+        );
         let err = c.listeners.enabled().unwrap_err();
         assert!(err.contains("listeners.imap"), "{err}");
     }

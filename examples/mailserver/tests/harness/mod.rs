@@ -85,7 +85,8 @@ pub fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> Output {
 }
 
 /// A fresh data directory: `init`, every listener on a free port (port 0), cheap password
-/// hashing, and `edit` applied to config.toml's text.
+/// hashing, at most two accounts' indexes in memory (so every test also runs the store's
+/// eviction and reload under real sessions), and `edit` applied to config.toml's text.
 pub fn init_dir(edit: impl FnOnce(&mut String)) -> tempfile::TempDir {
     init_dir_for(DOMAIN, edit)
 }
@@ -105,6 +106,8 @@ pub fn init_dir_for(domain: &str, edit: impl FnOnce(&mut String)) -> tempfile::T
                 format!("{k}= \"127.0.0.1:0\"")
             } else if l.starts_with("fast_password_hashing_for_tests") {
                 "fast_password_hashing_for_tests = true".to_string()
+            } else if l.starts_with("max_loaded_accounts") {
+                "max_loaded_accounts = 2".to_string()
             } else {
                 l.to_string()
             }
