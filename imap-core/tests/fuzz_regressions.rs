@@ -62,3 +62,23 @@ fn mailbox_update_during_idle_without_selection() {
     assert_eq!(s.poll_event(), Some(Event::IdleDone));
     assert!(String::from_utf8_lossy(s.transmit()).ends_with("b OK IDLE terminated\r\n"));
 }
+
+/// imap_response: a mailbox name holding a control character (`&AB8-` is U+001F) was written
+/// raw in modified-UTF-7 mode, where only printable ASCII stands for itself, so the written
+/// response no longer parsed. It is written as `&AB8-` again now.
+#[test]
+fn control_character_in_mailbox_name_is_utf7_encoded() {
+    for utf8 in [false, true] {
+        let resp = parse_response(b"* QUOTAROOT ESE&AB8-\n", false).unwrap();
+        let mut w = Writer::new(utf8);
+        resp.write(&mut w);
+        if !utf8 {
+            assert_eq!(w.buf, b"* QUOTAROOT ESE&AB8-\r\n");
+        }
+        assert_eq!(
+            parse_response(&w.buf, utf8).as_ref(),
+            Ok(&resp),
+            "utf8 {utf8}"
+        );
+    }
+}

@@ -39,9 +39,15 @@ impl Mailbox {
         self.0 == "INBOX"
     }
 
-    /// Writes the name as an astring: UTF-8 in UTF-8 mode, else modified UTF-7.
+    /// Writes the name as an astring: UTF-8 in UTF-8 mode, else modified UTF-7 (in which only
+    /// printable ASCII other than `&` stands for itself; a control character is encoded).
     pub(crate) fn write(&self, w: &mut Writer) {
-        if w.utf8 || self.0.is_ascii() && !self.0.contains('&') {
+        if w.utf8
+            || self
+                .0
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'&')
+        {
             w.astring(self.0.as_bytes());
         } else {
             let enc = encode_utf7(&self.0);
