@@ -82,3 +82,18 @@ fn control_character_in_mailbox_name_is_utf7_encoded() {
         );
     }
 }
+
+/// imap_command: under `CHARSET GB2312` a GB18030 four-byte sequence decoded (encoding_rs's
+/// GBK decoder is GB18030's) but could not be written back in GB2312, so the re-encoded
+/// command differed. Such a string is refused now; under `CHARSET GB18030` it round-trips.
+#[test]
+fn gb18030_four_byte_sequence_under_gb2312() {
+    use imap_core::client::encode_command;
+    use imap_core::syntax::parse_command;
+    let bad = b"a SEARCH CHARSET GB2312 SUBJECT {4+}\r\n\x81\x30\x81\x30\r\n";
+    assert!(parse_command(bad, false).is_err());
+    let good = b"a SEARCH CHARSET GB18030 SUBJECT {4+}\r\n\x81\x30\x81\x30\r\n";
+    let cmd = parse_command(good, false).unwrap();
+    let again = encode_command(&cmd, true, false);
+    assert_eq!(parse_command(&again.bytes, false).unwrap(), cmd);
+}

@@ -66,9 +66,17 @@ impl Charset {
     pub(crate) fn decode(self, bytes: &[u8]) -> Option<String> {
         match self {
             Charset::Utf8 => std::str::from_utf8(bytes).ok().map(str::to_owned),
-            Charset::Known(e) => e
-                .decode_without_bom_handling_and_without_replacement(bytes)
-                .map(|s| s.into_owned()),
+            Charset::Known(e) => {
+                let s = e.decode_without_bom_handling_and_without_replacement(bytes)?;
+                // Only text this charset can also write back: the WHATWG GBK decoder (used
+                // for GB2312 and GBK) accepts GB18030 four-byte sequences that the GBK
+                // encoder cannot write, so a GB2312 search string holding them is refused,
+                // as is anything else that would not survive a round trip.
+                if e.encode(&s).2 {
+                    return None;
+                }
+                Some(s.into_owned())
+            }
             Charset::Unknown => Some(String::from_utf8_lossy(bytes).into_owned()),
         }
     }
@@ -117,6 +125,15 @@ mod tests {
         assert_eq!(cs.decode(&bytes).as_deref(), Some("会议通知"));
         // A lone lead byte is not GB2312: refused, not replaced.
         assert_eq!(cs.decode(b"\xbb"), None);
+        // A GB18030 four-byte sequence (U+0080) is not GB2312 either (found by fuzzing: it
+        // decoded, but could not be written back), while GB18030 takes it.
+        assert_eq!(cs.decode(b"\x81\x30\x81\x30"), None);
+        let gb18030 = Charset::from_label(Some("GB18030"));
+        assert_eq!(
+            gb18030.decode(b"\x81\x30\x81\x30").as_deref(),
+            Some("\u{80}")
+        );
+        assert_eq!(&*gb18030.encode("\u{80}"), b"\x81\x30\x81\x30");
         assert_eq!(Charset::Utf8.decode(b"\xbb\xe1"), None);
     }
 }
