@@ -210,6 +210,62 @@ async fn bodies_are_stored_once_and_freed_on_disk() {
     assert_eq!(count(dir.path()), 0, "freed with the last copy");
 }
 
+/// Keys of a table of a closed store.
+fn table_keys(dir: &std::path::Path, table: &str) -> Vec<Vec<u8>> {
+    use redb::{ReadableDatabase, ReadableTable};
+    let db = redb::Database::open(dir.join(mailstore::REDB_FILE)).unwrap();
+    let r = db.begin_read().unwrap();
+    let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(table);
+    let t = r.open_table(def).unwrap();
+    t.iter()
+        .unwrap()
+        .map(|e| e.unwrap().0.value().to_vec())
+        .collect()
+}
+
+#[tokio::test]
+async fn body_ids_ascend_and_are_never_reused() {
+    // Format 3 keys a body's records by a sequential id; freeing the newest body and
+    // reopening must not hand its id out again (a stale id must never name other mail).
+    use mailstore::{AccountId, Flag, FlagOp, Flags, MailboxName, Uid};
+    let dir = tempfile::tempdir().unwrap();
+    let msg = |n: u32| bytes::Bytes::from(format!("Subject: {n}\r\n\r\nbody {n}\r\n"));
+    let id = |n: u64| n.to_be_bytes().to_vec();
+    let inbox;
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        let a = AccountId::new("ids@example.edu.cn").unwrap();
+        s.create_account(&a, &[]).await.unwrap();
+        inbox = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+        for n in 1..=3 {
+            s.append(inbox, msg(n), Flags::empty(), 0).await.unwrap();
+        }
+        // A duplicate takes no id.
+        s.append(inbox, msg(2), Flags::empty(), 0).await.unwrap();
+        let del = Flags::empty().with(Flag::Deleted);
+        s.store_flags(inbox, &[Uid::new(3).unwrap()], FlagOp::Add, &del, None)
+            .await
+            .unwrap();
+        s.expunge(inbox, None).await.unwrap();
+    }
+    for t in ["blobs", "texts", "blobmeta"] {
+        assert_eq!(table_keys(dir.path(), t), vec![id(1), id(2)], "{t}");
+    }
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        s.append(inbox, msg(4), Flags::empty(), 0).await.unwrap();
+        assert_eq!(
+            s.read_message(inbox, Uid::new(5).unwrap()).await.unwrap(),
+            msg(4)
+        );
+        assert_eq!(
+            s.read_message(inbox, Uid::new(4).unwrap()).await.unwrap(),
+            msg(2)
+        );
+    }
+    assert_eq!(table_keys(dir.path(), "blobs"), vec![id(1), id(2), id(4)]);
+}
+
 #[tokio::test]
 async fn deleted_account_stays_deleted_after_reopen() {
     use mailstore::{AccountId, Flags, MailboxName};

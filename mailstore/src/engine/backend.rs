@@ -14,7 +14,8 @@ use crate::records::MailboxEvent;
 /// Keys are built in [`keys`](super::keys); records are encoded in [`codec`](super::codec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Table {
-    /// `format` -> u32 LE; `counters` -> JSON.
+    /// `format` -> u32 LE; `counters` -> JSON; `next_body` -> u64 BE (format 3: the next
+    /// body id, maintained by the writer).
     Meta,
     /// account -> JSON AccountRec.
     Accounts,
@@ -24,11 +25,11 @@ pub(crate) enum Table {
     Messages,
     /// mailbox id BE ++ uid BE -> modseq BE (expunged UIDs, for QRESYNC).
     Vanished,
-    /// sha256 -> raw bytes.
+    /// body id (u64 BE) -> raw bytes (formats 1-2: sha256 -> raw bytes).
     Blobs,
-    /// sha256 -> decoded body text (UTF-8).
+    /// body id -> decoded body text (UTF-8) (formats 1-2: keyed by sha256).
     Texts,
-    /// sha256 -> JSON MessageMeta.
+    /// body id -> JSON MessageMeta (formats 1-2: keyed by sha256).
     BlobMeta,
     /// account \0 archive id BE -> JSON ArchivedRec (format 1: archive id -> record).
     Archive,
@@ -40,9 +41,10 @@ pub(crate) enum Table {
     Owners,
     /// grantee \0 mailbox id BE -> owner account (format 2; "shared with me").
     Grants,
-    /// sha256 -> reference count u64 BE ++ binary search record (format 2; see
-    /// `codec::encode_search`). Maintained by the writer; one table rather than two, so a
-    /// new body dirties one fewer B-tree page per commit.
+    /// sha256 -> reference count u64 BE ++ body id u64 BE ++ binary search record (format 3;
+    /// format 2 had no body id; see `codec::encode_search`). Maintained by the writer; the
+    /// only table keyed by hash, so a new body inserts at one random place in one B-tree
+    /// (the dedup lookup) and its other records go to the right edge of their trees.
     Refs,
 }
 
@@ -115,6 +117,8 @@ pub(crate) enum Op {
     RefInc(Option<Arc<NewBody>>),
     /// Drop a reference; the body's records go with its last reference.
     RefDec,
+    /// Move the value to another key of the same table (upgrades; absent: nothing).
+    Move(Vec<u8>),
 }
 
 /// One change of one key.
@@ -203,36 +207,78 @@ pub(crate) trait KvTxn {
     fn del(&mut self, table: Table, key: &[u8]) -> Result<()>;
 }
 
-/// The tables that hold a body's records, keyed by its hash.
-const BODY_TABLES: [Table; 3] = [Table::Blobs, Table::Texts, Table::BlobMeta];
+/// The tables that hold a body's records, keyed by its body id.
+pub(crate) const BODY_TABLES: [Table; 3] = [Table::Blobs, Table::Texts, Table::BlobMeta];
 
-/// A refs record: count ++ search record.
-pub(crate) fn refs_record(count: u64, search: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(8 + search.len());
+/// Meta key of the next body id (u64 BE; absent in a new store: 1).
+pub(crate) const NEXT_BODY_KEY: &[u8] = b"next_body";
+
+/// A body id as the key of its records.
+pub(crate) type BodyKey = [u8; 8];
+
+/// A refs record: count ++ body id ++ search record.
+pub(crate) fn refs_record(count: u64, body: &BodyKey, search: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16 + search.len());
     v.extend_from_slice(&count.to_be_bytes());
+    v.extend_from_slice(body);
     v.extend_from_slice(search);
     v
 }
 
-/// The count and search record of a refs record (count 0 if absent or malformed).
-fn split_refs(v: &Option<Vec<u8>>) -> (u64, &[u8]) {
-    match v.as_deref().and_then(|v| Some((v.get(..8)?, v.get(8..)?))) {
-        Some((n, rest)) => (n.try_into().map(u64::from_be_bytes).unwrap_or(0), rest),
-        None => (0, &[]),
+/// The parts of a refs record: count, body id, search record.
+pub(crate) fn split_refs(v: &[u8]) -> Option<(u64, BodyKey, &[u8])> {
+    let n = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let body: BodyKey = v.get(8..16)?.try_into().ok()?;
+    Some((n, body, v.get(16..)?))
+}
+
+/// What the writer keeps across the mutations of one transaction.
+struct Ctx {
+    /// The next body id, read from `meta` at the first new body; written back at the end.
+    next_body: Option<u64>,
+    dirty: bool,
+}
+
+impl Ctx {
+    fn new_body_key(&mut self, txn: &mut dyn KvTxn) -> Result<BodyKey> {
+        let next = match self.next_body {
+            Some(n) => n,
+            None => match txn.get(Table::Meta, NEXT_BODY_KEY)? {
+                Some(v) => v
+                    .as_slice()
+                    .try_into()
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| StoreError::Backend("the next body id is malformed".into()))?,
+                None => 1,
+            },
+        };
+        let n = next
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Backend("every body id is used".into()))?;
+        self.next_body = Some(n);
+        self.dirty = true;
+        Ok(next.to_be_bytes())
     }
 }
 
 /// Applies the groups' mutations, in order, inside one backend transaction.
 pub(crate) fn apply_all(txn: &mut dyn KvTxn, groups: &[&[Mutation]]) -> Result<()> {
+    let mut ctx = Ctx {
+        next_body: None,
+        dirty: false,
+    };
     for muts in groups {
         for m in muts.iter() {
-            apply_one(txn, m)?;
+            apply_one(txn, &mut ctx, m)?;
         }
+    }
+    if let (true, Some(n)) = (ctx.dirty, ctx.next_body) {
+        txn.put(Table::Meta, NEXT_BODY_KEY, &n.to_be_bytes())?;
     }
     Ok(())
 }
 
-fn apply_one(txn: &mut dyn KvTxn, m: &Mutation) -> Result<()> {
+fn apply_one(txn: &mut dyn KvTxn, ctx: &mut Ctx, m: &Mutation) -> Result<()> {
     match &m.op {
         Op::Put(v) => txn.put(m.table, &m.key, v),
         Op::Del => txn.del(m.table, &m.key),
@@ -242,10 +288,20 @@ fn apply_one(txn: &mut dyn KvTxn, m: &Mutation) -> Result<()> {
             }
             Ok(())
         }
+        Op::Move(to) => {
+            if let Some(v) = txn.get(m.table, &m.key)? {
+                txn.put(m.table, to, &v)?;
+                txn.del(m.table, &m.key)?;
+            }
+            Ok(())
+        }
         Op::RefInc(body) => {
             let old = txn.get(Table::Refs, &m.key)?;
-            let (n, search) = split_refs(&old);
-            if n == 0 {
+            let old = match old.as_deref() {
+                Some(v) => Some(split_refs(v).ok_or_else(|| malformed(&m.key))?),
+                None => None,
+            };
+            let Some((n, id, search)) = old.filter(|o| o.0 > 0) else {
                 let Some(body) = body else {
                     return Err(StoreError::Backend(format!(
                         "a copy refers to body {} that is no longer stored",
@@ -256,25 +312,35 @@ fn apply_one(txn: &mut dyn KvTxn, m: &Mutation) -> Result<()> {
                     Some(p) => p.clone(),
                     None => super::parse_body(&body.raw),
                 };
-                txn.put(Table::Blobs, &m.key, &body.raw)?;
-                txn.put(Table::Texts, &m.key, &parsed.text)?;
-                txn.put(Table::BlobMeta, &m.key, &parsed.meta_json)?;
-                return txn.put(Table::Refs, &m.key, &refs_record(1, &parsed.search));
-            }
-            txn.put(Table::Refs, &m.key, &refs_record(n + 1, search))
+                let id = ctx.new_body_key(txn)?;
+                txn.put(Table::Blobs, &id, &body.raw)?;
+                txn.put(Table::Texts, &id, &parsed.text)?;
+                txn.put(Table::BlobMeta, &id, &parsed.meta_json)?;
+                return txn.put(Table::Refs, &m.key, &refs_record(1, &id, &parsed.search));
+            };
+            txn.put(Table::Refs, &m.key, &refs_record(n + 1, &id, search))
         }
         Op::RefDec => {
-            let old = txn.get(Table::Refs, &m.key)?;
-            let (n, search) = split_refs(&old);
+            let Some(old) = txn.get(Table::Refs, &m.key)? else {
+                return Ok(());
+            };
+            let (n, id, search) = split_refs(&old).ok_or_else(|| malformed(&m.key))?;
             if n <= 1 {
                 txn.del(Table::Refs, &m.key)?;
                 for t in BODY_TABLES {
-                    txn.del(t, &m.key)?;
+                    txn.del(t, &id)?;
                 }
                 Ok(())
             } else {
-                txn.put(Table::Refs, &m.key, &refs_record(n - 1, search))
+                txn.put(Table::Refs, &m.key, &refs_record(n - 1, &id, search))
             }
         }
     }
+}
+
+fn malformed(hash: &[u8]) -> StoreError {
+    StoreError::Backend(format!(
+        "the reference record of body {} is malformed",
+        super::codec::hex_prefix(hash)
+    ))
 }

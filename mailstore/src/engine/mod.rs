@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use self::backend::{Ack, Backend, Batch, Mutation, NewBody, Op, Parsed, Table};
+use self::backend::{Ack, Backend, Batch, BodyKey, Mutation, NewBody, Op, Parsed, Table};
 use self::codec::{ArchivedRec, Hash, MailboxRec, ReadRec};
 use self::loader::{Loaders, Pin};
 use self::metacache::MetaCache;
@@ -32,9 +32,9 @@ use crate::meta::MessageMeta;
 use crate::records::*;
 use crate::search::{self, Candidate, SearchFields, SearchKey};
 
-/// Version of the on-disk format this build writes and the highest it reads. Format 1
+/// Version of the on-disk format this build writes and the highest it reads. Format 1 and 2
 /// stores are upgraded in place at open.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Capacity of each mailbox's event channel.
 const EVENT_CAPACITY: usize = 4096;
@@ -139,8 +139,14 @@ impl Engine {
                 if found == 0 {
                     return Err(corrupt("format version 0".into()));
                 }
+                // Each step is one transaction: an interrupted upgrade leaves the previous
+                // format, and the next open continues from there.
                 if found == 1 {
                     let muts = upgrade::from_format_1(backend.as_ref())?;
+                    backend.write_now(muts)?;
+                }
+                if found <= 2 {
+                    let muts = upgrade::from_format_2(backend.as_ref())?;
                     backend.write_now(muts)?;
                 }
             }
@@ -271,7 +277,7 @@ impl Engine {
                 self.barrier().await?;
             }
             let keys: Vec<&[u8]> = missing.iter().map(|i| &hashes[*i][..]).collect();
-            let vals = self.backend.get_many(Table::BlobMeta, &keys)?;
+            let vals = self.body_records(Table::BlobMeta, &keys)?;
             let mut c = self.metas.lock().unwrap_or_else(|p| p.into_inner());
             for (i, v) in missing.into_iter().zip(vals) {
                 if let Some(v) = v {
@@ -290,7 +296,40 @@ impl Engine {
         Ok(out)
     }
 
-    /// Refs records (count ++ search record) of bodies, in the order given (`None`: not stored).
+    /// Body ids of bodies (from their refs records), in the order given (`None`: not stored).
+    fn body_keys(&self, hashes: &[&[u8]]) -> Result<Vec<Option<BodyKey>>> {
+        let mut out = vec![None; hashes.len()];
+        self.backend.get_each(Table::Refs, hashes, &mut |i, v| {
+            let (_, id, _) = backend::split_refs(v).ok_or_else(|| {
+                self.corrupt_err(format!(
+                    "reference record of body {}",
+                    codec::hex_prefix(hashes[i])
+                ))
+            })?;
+            out[i] = Some(id);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Records of bodies in one of the body tables, in the order given (`None`: not stored).
+    fn body_records(&self, table: Table, hashes: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
+        let ids = self.body_keys(hashes)?;
+        let present: Vec<(usize, BodyKey)> = ids
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, id)| Some((i, id?)))
+            .collect();
+        let keys: Vec<&[u8]> = present.iter().map(|(_, id)| &id[..]).collect();
+        let mut out = vec![None; hashes.len()];
+        for ((i, _), v) in present.iter().zip(self.backend.get_many(table, &keys)?) {
+            out[*i] = v;
+        }
+        Ok(out)
+    }
+
+    /// Refs records (count ++ body id ++ search record) of bodies, in the order given
+    /// (`None`: not stored).
     async fn search_records(&self, hashes: &[Hash]) -> Result<Vec<Option<Bytes>>> {
         let keys: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
         let mut raw = self.backend.get_many(Table::Refs, &keys)?;
@@ -309,10 +348,10 @@ impl Engine {
         Ok(raw)
     }
 
-    /// Decodes the search record of a refs record (count ++ search record).
+    /// Decodes the search record of a refs record (count ++ body id ++ search record).
     fn decode_search<'a>(&self, v: &'a [u8], hash: &Hash) -> Result<codec::SearchView<'a>> {
-        v.get(8..)
-            .and_then(codec::decode_search)
+        backend::split_refs(v)
+            .and_then(|(_, _, search)| codec::decode_search(search))
             .ok_or_else(|| self.corrupt_err(format!("search record of body {}", codec::hex(hash))))
     }
 
@@ -833,13 +872,14 @@ impl Engine {
     }
 
     async fn read_table(&self, table: Table, hash: &Hash) -> Result<Bytes> {
-        if let Some(b) = self.backend.get(table, hash)? {
+        if let Some(b) = self.body_records(table, &[hash])?.pop().flatten() {
             return Ok(b);
         }
         // Appended but not committed yet: wait for the writer, then read again.
         self.barrier().await?;
-        self.backend
-            .get(table, hash)?
+        self.body_records(table, &[hash])?
+            .pop()
+            .flatten()
             .ok_or_else(|| StoreError::Corrupt {
                 path: self.backend.location(),
                 detail: format!("body {} is missing", codec::hex(hash)),
@@ -1181,17 +1221,19 @@ impl Engine {
                 fields: &f,
             };
             let matched = if needs_io {
-                let hash = m.hash;
+                let id = backend::split_refs(rec)
+                    .map(|(_, id, _)| id)
+                    .unwrap_or_default();
                 let body_off = f.body_offset as usize;
                 let mut header = || {
-                    backend.get(Table::Blobs, &hash).ok().flatten().map(|raw| {
+                    backend.get(Table::Blobs, &id).ok().flatten().map(|raw| {
                         let end = body_off.min(raw.len());
                         String::from_utf8_lossy(&raw[..end]).into_owned()
                     })
                 };
                 let mut body = || {
                     backend
-                        .get(Table::Texts, &hash)
+                        .get(Table::Texts, &id)
                         .ok()
                         .flatten()
                         .map(|t| String::from_utf8_lossy(&t).into_owned())

@@ -1,5 +1,5 @@
-//! In-place upgrade of a format-1 store to format 2, in one transaction (all or nothing: an
-//! interrupted upgrade leaves format 1, and the next open starts again).
+//! In-place upgrades, one transaction per format step (all or nothing: an interrupted step
+//! leaves the previous format, and the next open starts that step again).
 //!
 //! Format 1 keyed mailboxes, archive entries and mail-log records by a global id and kept
 //! no reference counts (the whole index was rebuilt in memory at open). Format 2:
@@ -9,12 +9,17 @@
 //! - archive entries under `account \0 id`, with the size;
 //! - mail-log records under `account \0 time ++ seq`;
 //! - `refs` (hash -> references ++ binary search record) per body.
+//!
+//! Format 3 keys a body's records (`blobs`, `texts`, `blobmeta`) by a sequential body id
+//! instead of its hash, so the records of new bodies go to the right edge of those trees;
+//! `refs` (hash -> references ++ body id ++ search record) is the only table keyed by hash,
+//! and `meta` holds the next body id.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::backend::{Backend, Mutation, Op, Table, refs_record};
+use super::backend::{BODY_TABLES, Backend, Mutation, NEXT_BODY_KEY, Op, Table, refs_record};
 use super::codec::{self, ArchivedRec, Hash, MailboxRec};
 use super::keys;
 use super::state::{FORMAT_KEY, json};
@@ -159,14 +164,78 @@ pub(crate) fn from_format_1(backend: &dyn Backend) -> Result<Vec<Mutation>> {
         Ok(())
     })?;
     for (hash, n) in refs {
-        let rec = refs_record(n, search.get(&hash).map(Vec::as_slice).unwrap_or_default());
+        // Format 2's refs record: count ++ search record.
+        let mut rec = n.to_be_bytes().to_vec();
+        rec.extend_from_slice(search.get(&hash).map(Vec::as_slice).unwrap_or_default());
         put(&mut muts, Table::Refs, hash.to_vec(), rec);
     }
     put(
         &mut muts,
         Table::Meta,
         FORMAT_KEY.to_vec(),
-        super::FORMAT_VERSION.to_le_bytes().to_vec(),
+        2u32.to_le_bytes().to_vec(),
+    );
+    Ok(muts)
+}
+
+/// The mutations that turn the format-2 data in `backend` into format 3: each body gets an
+/// id (in hash order), its records move from the hash to the id (the writer moves them, so
+/// bodies are not held in memory here), and its refs record gains the id.
+pub(crate) fn from_format_2(backend: &dyn Backend) -> Result<Vec<Mutation>> {
+    let path = backend.location();
+    let mut muts = Vec::new();
+    let mut next: u64 = 1;
+    let mut referenced: std::collections::HashSet<Vec<u8>> = Default::default();
+    backend.scan(Table::Refs, &mut |k, v| {
+        let n = v
+            .get(..8)
+            .and_then(|n| n.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| StoreError::Corrupt {
+                path: path.clone(),
+                detail: format!(
+                    "upgrading from format 2: reference record of body {}",
+                    codec::hex_prefix(k)
+                ),
+            })?;
+        let id = next.to_be_bytes();
+        next += 1;
+        referenced.insert(k.to_vec());
+        for t in BODY_TABLES {
+            muts.push(Mutation {
+                table: t,
+                key: k.to_vec(),
+                op: Op::Move(id.to_vec()),
+            });
+        }
+        put(
+            &mut muts,
+            Table::Refs,
+            k.to_vec(),
+            refs_record(n, &id, &v[8..]),
+        );
+        Ok(())
+    })?;
+    // Records of bodies without references (none should exist) go too.
+    for t in BODY_TABLES {
+        backend.scan(t, &mut |k, _| {
+            if k.len() == 32 && !referenced.contains(k) {
+                del(&mut muts, t, k.to_vec());
+            }
+            Ok(())
+        })?;
+    }
+    put(
+        &mut muts,
+        Table::Meta,
+        NEXT_BODY_KEY.to_vec(),
+        next.to_be_bytes().to_vec(),
+    );
+    put(
+        &mut muts,
+        Table::Meta,
+        FORMAT_KEY.to_vec(),
+        3u32.to_le_bytes().to_vec(),
     );
     Ok(muts)
 }

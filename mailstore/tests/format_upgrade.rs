@@ -1,12 +1,14 @@
-//! Upgrade from on-disk format 1 to format 2.
+//! Upgrades from older on-disk formats to the current one.
 //!
 //! `tests/data/format1/mailstore.redb` was written by the format-1 engine (commit 4affa31,
 //! the last commit before format 2) with [`write_fixture`]; `tests/data/format1/dump.txt` is
-//! [`dump`] of that store as the format-1 code answered it. The test opens a copy of the file
-//! with this build (which upgrades it in place) and checks that every answer is the same.
+//! [`dump`] of that store as the format-1 code answered it. `tests/data/format2/` is the same
+//! written by the format-2 engine (commit 1b4d884, the last commit before format 3). The
+//! tests open a copy of each file with this build (which upgrades it in place) and check
+//! that every answer is the same.
 //!
-//! Regenerate (only from a format-1 checkout): `MAILSTORE_WRITE_FORMAT1=dir cargo test -p
-//! mailstore --all-features --test format1_upgrade -- --ignored write_format1_fixture`.
+//! Regenerate (only from a checkout of that format): `MAILSTORE_WRITE_FIXTURE=dir cargo test
+//! -p mailstore --all-features --test format_upgrade -- --ignored write_fixture_here`.
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -244,17 +246,19 @@ async fn dump(s: &dyn Store) -> String {
 }
 
 #[tokio::test]
-#[ignore = "writes the format-1 fixture; run only from a format-1 checkout"]
-async fn write_format1_fixture() {
-    let dir = std::path::PathBuf::from(std::env::var("MAILSTORE_WRITE_FORMAT1").unwrap());
+#[ignore = "writes a fixture; run only from a checkout of the format being preserved"]
+async fn write_fixture_here() {
+    let dir = std::path::PathBuf::from(std::env::var("MAILSTORE_WRITE_FIXTURE").unwrap());
     write_fixture(&dir).await;
     let s = RedbStore::open(&dir).unwrap();
     std::fs::write(dir.join("dump.txt"), dump(&s).await).unwrap();
 }
 
-fn fixture_copy() -> tempfile::TempDir {
+fn fixture_copy(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format1");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     std::fs::copy(
         src.join(mailstore::REDB_FILE),
         dir.path().join(mailstore::REDB_FILE),
@@ -263,45 +267,104 @@ fn fixture_copy() -> tempfile::TempDir {
     dir
 }
 
-fn expected_dump() -> String {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format1/dump.txt");
+fn expected_dump(name: &str) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+        .join("dump.txt");
     std::fs::read_to_string(src).unwrap()
 }
 
-fn format_on_disk(dir: &Path) -> u32 {
-    use redb::ReadableDatabase;
+fn read_table(dir: &Path, table: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    use redb::{ReadableDatabase, ReadableTable};
     let db = redb::Database::open(dir.join(mailstore::REDB_FILE)).unwrap();
     let r = db.begin_read().unwrap();
-    let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("meta");
+    let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(table);
     let t = r.open_table(def).unwrap();
-    let v = t.get(&b"format"[..]).unwrap().unwrap();
-    u32::from_le_bytes(v.value().try_into().unwrap())
+    t.iter()
+        .unwrap()
+        .map(|e| {
+            let (k, v) = e.unwrap();
+            (k.value().to_vec(), v.value().to_vec())
+        })
+        .collect()
 }
 
-#[tokio::test]
-async fn format_1_store_is_upgraded_in_place_and_keeps_everything() {
-    let dir = fixture_copy();
-    assert_eq!(format_on_disk(dir.path()), 1);
+fn format_on_disk(dir: &Path) -> u32 {
+    let meta = read_table(dir, "meta");
+    let v = &meta.iter().find(|(k, _)| k == b"format").unwrap().1;
+    u32::from_le_bytes(v.as_slice().try_into().unwrap())
+}
+
+/// Key lengths of a table's entries, with how many have each.
+fn key_lengths(dir: &Path, table: &str) -> std::collections::BTreeMap<usize, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for (k, _) in read_table(dir, table) {
+        *m.entry(k.len()).or_default() += 1;
+    }
+    m
+}
+
+async fn upgraded_in_place_and_keeps_everything(name: &str, format: u32) {
+    let dir = fixture_copy(name);
+    assert_eq!(format_on_disk(dir.path()), format);
+    let bodies = read_table(dir.path(), "blobs").len();
+    assert!(bodies > 10, "the fixture has bodies");
+    assert_eq!(
+        key_lengths(dir.path(), "blobs")[&32],
+        bodies,
+        "keyed by hash"
+    );
     {
         let s = RedbStore::open(dir.path()).unwrap();
         let got = dump(&s).await;
-        let want = expected_dump();
+        let want = expected_dump(name);
         for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
             assert_eq!(g, w, "line {} of the dump differs", i + 1);
         }
         assert_eq!(got.lines().count(), want.lines().count());
     }
     assert_eq!(format_on_disk(dir.path()), mailstore::FORMAT_VERSION);
+    // Format 3: every body's records are keyed by its id (1..=bodies), none by hash.
+    for t in ["blobs", "texts", "blobmeta"] {
+        let keys: Vec<Vec<u8>> = read_table(dir.path(), t).into_iter().map(|e| e.0).collect();
+        let want: Vec<Vec<u8>> = (1..=bodies as u64)
+            .map(|i| i.to_be_bytes().to_vec())
+            .collect();
+        assert_eq!(keys, want, "{t} keyed by body id");
+    }
+    let meta = read_table(dir.path(), "meta");
+    let next = &meta.iter().find(|(k, _)| k == b"next_body").unwrap().1;
+    assert_eq!(next, &(bodies as u64 + 1).to_be_bytes().to_vec());
     // Reopening the upgraded store (no upgrade this time) answers the same.
     let s = RedbStore::open(dir.path()).unwrap();
-    assert_eq!(dump(&s).await, expected_dump());
+    assert_eq!(dump(&s).await, expected_dump(name));
 }
 
 #[tokio::test]
-async fn upgraded_store_keeps_working() {
+async fn format_1_store_is_upgraded_in_place_and_keeps_everything() {
+    upgraded_in_place_and_keeps_everything("format1", 1).await;
+}
+
+#[tokio::test]
+async fn format_2_store_is_upgraded_in_place_and_keeps_everything() {
+    upgraded_in_place_and_keeps_everything("format2", 2).await;
+}
+
+#[tokio::test]
+async fn upgraded_format_1_store_keeps_working() {
+    upgraded_store_keeps_working("format1").await;
+}
+
+#[tokio::test]
+async fn upgraded_format_2_store_keeps_working() {
+    upgraded_store_keeps_working("format2").await;
+}
+
+async fn upgraded_store_keeps_working(name: &str) {
     // Single-instance refcounts were rebuilt: expunging every copy of a shared body frees it,
-    // and counters continue (no UID, mailbox id or archive id is reused).
-    let dir = fixture_copy();
+    // and counters continue (no UID, mailbox id, archive id or body id is reused).
+    let dir = fixture_copy(name);
     let s = RedbStore::open(dir.path()).unwrap();
     let (zs, ls) = (acct(ACCOUNTS[0]), acct(ACCOUNTS[1]));
     let inbox = s.mailbox_id(&zs, &MailboxName::inbox()).await.unwrap();
@@ -345,5 +408,25 @@ async fn upgraded_store_keeps_working() {
     assert_eq!(
         s.quota(&ar).await.unwrap().used_bytes,
         s.status(arin).await.unwrap().size
+    );
+    // The new body got the next id; freed bodies took their records with them.
+    drop(s);
+    let blobs = read_table(dir.path(), "blobs");
+    let refs = read_table(dir.path(), "refs");
+    assert_eq!(blobs.len(), refs.len());
+    let ids: std::collections::BTreeSet<Vec<u8>> =
+        refs.iter().map(|(_, v)| v[8..16].to_vec()).collect();
+    assert_eq!(
+        ids,
+        blobs.iter().map(|(k, _)| k.clone()).collect(),
+        "every refs record names a stored body and every body is referenced"
+    );
+    let newest = blobs.last().unwrap();
+    assert!(String::from_utf8_lossy(&newest.1).contains("body 99"));
+    let meta = read_table(dir.path(), "meta");
+    let next = &meta.iter().find(|(k, _)| k == b"next_body").unwrap().1;
+    assert_eq!(
+        u64::from_be_bytes(next.as_slice().try_into().unwrap()),
+        u64::from_be_bytes(newest.0.as_slice().try_into().unwrap()) + 1
     );
 }
