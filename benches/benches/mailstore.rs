@@ -2,6 +2,8 @@
 //!
 //! * `append/redb_1_writer` vs `append/redb_32_writers`: durable appends per second; group
 //!   commit should make 32 concurrent writers >= 10x one writer (one fsync per batch).
+//! * `append/raw_redb_messages_per_commit/{1,32}`: the same disk's ceiling, redb alone
+//!   storing each body under a sequential id plus one random 32-byte key, 1 vs 32 per commit.
 //! * `select_100k`: read every UID and flag set of a 100,000-message mailbox (target <= 50 ms),
 //!   next to a baseline that only clones a prebuilt `Vec<(u32, Flags)>` of the same size.
 //! * `search_subject_100k`: subject substring search over 100,000 messages (target <= 300 ms),
@@ -391,7 +393,58 @@ fn many_accounts(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, appends, big_mailbox, many_accounts);
+/// The ceiling group commit can reach on this disk: redb alone, one thread, storing each
+/// message body under a sequential id plus one random 32-byte key (the least a store with
+/// single-instance bodies writes), one message per commit vs 32 per commit.
+fn redb_ceiling(c: &mut Criterion) {
+    use redb::{Database, TableDefinition};
+    const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+    const HASHES: TableDefinition<&[u8], u64> = TableDefinition::new("hashes");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::create(dir.path().join("ceiling.redb")).expect("redb");
+    let mut g = c.benchmark_group("append");
+    g.sample_size(10);
+    let mut id = 0u64;
+    for per_commit in [1usize, 32] {
+        const PER_ITER: usize = 64;
+        g.throughput(Throughput::Elements(PER_ITER as u64));
+        g.bench_with_input(
+            BenchmarkId::new("raw_redb_messages_per_commit", per_commit),
+            &per_commit,
+            |b, &per_commit| {
+                b.iter(|| {
+                    for _ in 0..PER_ITER / per_commit {
+                        let txn = db.begin_write().expect("txn");
+                        {
+                            let mut bodies = txn.open_table(BODIES).expect("table");
+                            let mut hashes = txn.open_table(HASHES).expect("table");
+                            for _ in 0..per_commit {
+                                id += 1;
+                                let raw = message(id as usize);
+                                bodies.insert(id, &raw[..]).expect("insert");
+                                // A pseudo-random 32-byte key (splitmix64 of the id).
+                                let mut key = [0u8; 32];
+                                let mut x = id;
+                                for chunk in key.chunks_mut(8) {
+                                    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                                    let mut z = x;
+                                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                                    chunk.copy_from_slice(&(z ^ (z >> 31)).to_be_bytes());
+                                }
+                                hashes.insert(&key[..], id).expect("insert");
+                            }
+                        }
+                        txn.commit().expect("commit");
+                    }
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, appends, redb_ceiling, big_mailbox, many_accounts);
 
 fn main() {
     if let Ok(spec) = std::env::var(RSS_CHILD) {
