@@ -1,6 +1,7 @@
 //! Durability under `kill -9`: a child process appends in a loop (8 concurrent writers) and
 //! prints each acknowledged message; the parent kills it mid-load, reopens the store and
-//! checks that every acknowledged message is there exactly once and UIDs ascend.
+//! checks that every acknowledged message is there exactly once and UIDs ascend. Runs on
+//! redb and, with the `sled` feature, on sled (which must flush before an append returns).
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -9,6 +10,16 @@ use std::sync::Arc;
 use mailstore::{AccountId, Flags, MailboxName, RedbStore, Store};
 
 const CHILD_ENV: &str = "MAILSTORE_KILL9_CHILD_DIR";
+const BACKEND_ENV: &str = "MAILSTORE_KILL9_BACKEND";
+
+fn open(backend: &str, dir: &std::path::Path) -> Arc<dyn Store> {
+    match backend {
+        "redb" => Arc::new(RedbStore::open(dir).expect("open redb")),
+        #[cfg(feature = "sled")]
+        "sled" => Arc::new(mailstore::SledStore::open(dir).expect("open sled")),
+        other => panic!("unknown backend {other}"),
+    }
+}
 
 fn body(n: u64) -> bytes::Bytes {
     bytes::Bytes::from(format!(
@@ -16,14 +27,14 @@ fn body(n: u64) -> bytes::Bytes {
     ))
 }
 
-fn child(dir: &str, round: u64) {
+fn child(backend: &str, dir: &str, round: u64) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir).unwrap());
+        let store = open(backend, std::path::Path::new(dir));
         let me = AccountId::new("load@example.org").unwrap();
         store.create_account(&me, &[]).await.unwrap();
         let inbox = store.mailbox_id(&me, &MailboxName::inbox()).await.unwrap();
@@ -50,25 +61,31 @@ fn child(dir: &str, round: u64) {
 
 #[test]
 fn acknowledged_appends_survive_kill_9() {
+    survives_kill_9("redb", "acknowledged_appends_survive_kill_9");
+}
+
+#[cfg(feature = "sled")]
+#[test]
+fn acknowledged_appends_survive_kill_9_on_sled() {
+    survives_kill_9("sled", "acknowledged_appends_survive_kill_9_on_sled");
+}
+
+fn survives_kill_9(backend: &str, test_name: &str) {
     if let Ok(dir) = std::env::var(CHILD_ENV) {
         let round = std::env::var("MAILSTORE_KILL9_ROUND")
             .unwrap()
             .parse()
             .unwrap();
-        child(&dir, round);
+        child(&std::env::var(BACKEND_ENV).unwrap(), &dir, round);
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let mut acked: BTreeMap<u64, u32> = BTreeMap::new();
     for round in 0..2usize {
         let mut proc = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "acknowledged_appends_survive_kill_9",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
+            .env(BACKEND_ENV, backend)
             .env("MAILSTORE_KILL9_ROUND", round.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -111,7 +128,7 @@ fn acknowledged_appends_survive_kill_9() {
             .build()
             .unwrap();
         rt.block_on(async {
-            let store = RedbStore::open(dir.path()).expect("reopen after kill -9");
+            let store = open(backend, dir.path());
             let me = AccountId::new("load@example.org").unwrap();
             let inbox = store.mailbox_id(&me, &MailboxName::inbox()).await.unwrap();
             let sel = store.select(inbox).await.unwrap();
