@@ -127,6 +127,63 @@ async fn damaged_store_gives_clear_error() {
 }
 
 #[tokio::test]
+async fn damaged_reference_record_gives_clear_error() {
+    // A refs record (hash -> count ++ body id ++ search record) cut short: reads of that
+    // body say which record is damaged; nothing panics, and a write that needs the record
+    // fails instead of guessing a count (which could free a body still in use).
+    use mailstore::{AccountId, Flags, MailboxName, SearchKey, Uid};
+    let dir = tempfile::tempdir().unwrap();
+    let a = AccountId::new("refs@example.org").unwrap();
+    let raw = bytes::Bytes::from_static(b"Subject: damaged\r\n\r\nbody\r\n");
+    let inbox;
+    {
+        let s = RedbStore::open(dir.path()).unwrap();
+        s.create_account(&a, &[]).await.unwrap();
+        inbox = s.mailbox_id(&a, &MailboxName::inbox()).await.unwrap();
+        s.append(inbox, raw.clone(), Flags::empty(), 0)
+            .await
+            .unwrap();
+    }
+    {
+        let db = redb::Database::open(dir.path().join(mailstore::REDB_FILE)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("refs");
+            let mut t = tx.open_table(def).unwrap();
+            let key = {
+                use redb::ReadableTable;
+                let first = t.first().unwrap().unwrap();
+                first.0.value().to_vec()
+            };
+            t.insert(key.as_slice(), &[0u8, 0, 0, 0, 0, 0, 0, 1, 0, 0][..])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let s = RedbStore::open(dir.path()).unwrap();
+    let corrupt = |r: Result<(), StoreError>| match r {
+        Err(e @ StoreError::Corrupt { .. }) => assert!(e.to_string().contains("record"), "{e}"),
+        Err(e) => panic!("wrong error {e}"),
+        Ok(()) => panic!("damaged record read"),
+    };
+    corrupt(s.read_message(inbox, Uid::MIN).await.map(drop));
+    corrupt(s.message(inbox, Uid::MIN).await.map(drop));
+    corrupt(
+        s.search(inbox, &SearchKey::Subject("damaged".into()))
+            .await
+            .map(drop),
+    );
+    // The index itself (UIDs, flags) does not depend on the record.
+    assert_eq!(s.select(inbox).await.unwrap().messages.len(), 1);
+    // Appending the same body needs the count: the write fails, nothing is guessed.
+    assert!(
+        s.append(inbox, raw.clone(), Flags::empty(), 0)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
 async fn newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(RedbStore::open(dir.path()).unwrap());
