@@ -195,7 +195,7 @@ mod tests {
 
     fn blob_count(s: &MemoryStore) -> (usize, usize) {
         let refs = s.engine.backend_table_len(Table::Refs);
-        let mem = s.engine.backend_table_len(Table::Blobs);
+        let mem = s.engine.backend_table_len(Table::Bodies);
         (refs, mem)
     }
 

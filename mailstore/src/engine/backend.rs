@@ -26,11 +26,11 @@ pub(crate) enum Table {
     Messages,
     /// mailbox id BE ++ uid BE -> modseq BE (expunged UIDs, for QRESYNC).
     Vanished,
-    /// body id (u64 BE) -> raw bytes (formats 1-2: sha256 -> raw bytes).
+    /// Formats 1-2: sha256 -> raw bytes (format 3 moves them into `Bodies`).
     Blobs,
-    /// body id -> decoded body text (UTF-8) (formats 1-2: keyed by sha256).
+    /// Formats 1-2: sha256 -> decoded body text (UTF-8).
     Texts,
-    /// body id -> JSON MessageMeta (formats 1-2: keyed by sha256).
+    /// Formats 1-2: sha256 -> JSON MessageMeta.
     BlobMeta,
     /// account \0 archive id BE -> JSON ArchivedRec (format 1: archive id -> record).
     Archive,
@@ -45,12 +45,15 @@ pub(crate) enum Table {
     /// sha256 -> reference count u64 BE ++ body id u64 BE ++ binary search record (format 3;
     /// format 2 had no body id; see `codec::encode_search`). Maintained by the writer; the
     /// only table keyed by hash, so a new body inserts at one random place in one B-tree
-    /// (the dedup lookup) and its other records go to the right edge of their trees.
+    /// (the dedup lookup) and its record goes to the right edge of `Bodies`.
     Refs,
+    /// body id (u64 BE) -> body record: raw bytes, decoded text and JSON MessageMeta in one
+    /// value (format 3; see `codec::encode_body`).
+    Bodies,
 }
 
 impl Table {
-    pub(crate) const ALL: [Table; 14] = [
+    pub(crate) const ALL: [Table; 15] = [
         Table::Meta,
         Table::Accounts,
         Table::Mailboxes,
@@ -65,6 +68,7 @@ impl Table {
         Table::Owners,
         Table::Grants,
         Table::Refs,
+        Table::Bodies,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -83,6 +87,7 @@ impl Table {
             Table::Owners => "owners",
             Table::Grants => "grants",
             Table::Refs => "refs",
+            Table::Bodies => "bodies",
         }
     }
 
@@ -118,8 +123,10 @@ pub(crate) enum Op {
     RefInc(Option<Arc<NewBody>>),
     /// Drop a reference; the body's records go with its last reference.
     RefDec,
-    /// Move the value to another key of the same table (upgrades; absent: nothing).
-    Move(Vec<u8>),
+    /// Upgrade to format 3: gather the format-2 records of the body keyed by the hash
+    /// (`Blobs`, `Texts`, `BlobMeta`) into one `Bodies` record under this id, and delete them.
+    /// Done by the writer so bodies are not held in memory by the upgrade.
+    MergeBody(BodyKey),
 }
 
 /// One change of one key.
@@ -208,8 +215,8 @@ pub(crate) trait KvTxn {
     fn del(&mut self, table: Table, key: &[u8]) -> Result<()>;
 }
 
-/// The tables that hold a body's records, keyed by its body id.
-pub(crate) const BODY_TABLES: [Table; 3] = [Table::Blobs, Table::Texts, Table::BlobMeta];
+/// The tables that held a body's records in formats 1-2, keyed by its hash.
+pub(crate) const OLD_BODY_TABLES: [Table; 3] = [Table::Blobs, Table::Texts, Table::BlobMeta];
 
 /// Meta key of the next body id (u64 BE; absent in a new store: 1).
 pub(crate) const NEXT_BODY_KEY: &[u8] = b"next_body";
@@ -285,9 +292,10 @@ fn overwritten(groups: &[&[Mutation]]) -> Vec<bool> {
             Op::PutIfAbsent(_) | Op::RefInc(_) | Op::RefDec => {
                 later.insert((m.table, &m.key[..]), false);
             }
-            Op::Move(to) => {
-                later.insert((m.table, &m.key[..]), false);
-                later.insert((m.table, &to[..]), false);
+            Op::MergeBody(_) => {
+                for t in OLD_BODY_TABLES {
+                    later.insert((t, &m.key[..]), false);
+                }
             }
         }
     }
@@ -323,10 +331,26 @@ fn apply_one(txn: &mut dyn KvTxn, ctx: &mut Ctx, m: &Mutation) -> Result<()> {
             }
             Ok(())
         }
-        Op::Move(to) => {
-            if let Some(v) = txn.get(m.table, &m.key)? {
-                txn.put(m.table, to, &v)?;
-                txn.del(m.table, &m.key)?;
+        Op::MergeBody(id) => {
+            let Some(raw) = txn.get(Table::Blobs, &m.key)? else {
+                return Err(StoreError::Backend(format!(
+                    "body {} has a reference count but no content",
+                    super::codec::hex_prefix(&m.key)
+                )));
+            };
+            let text = txn.get(Table::Texts, &m.key)?;
+            let meta = txn.get(Table::BlobMeta, &m.key)?;
+            let record = match (text, meta) {
+                (Some(text), Some(meta)) => super::codec::encode_body(&raw, &text, &meta),
+                // A derived record is missing: derive both again.
+                _ => {
+                    let p = super::parse_body(&raw);
+                    super::codec::encode_body(&raw, &p.text, &p.meta_json)
+                }
+            };
+            txn.put(Table::Bodies, id, &record)?;
+            for t in OLD_BODY_TABLES {
+                txn.del(t, &m.key)?;
             }
             Ok(())
         }
@@ -348,9 +372,8 @@ fn apply_one(txn: &mut dyn KvTxn, ctx: &mut Ctx, m: &Mutation) -> Result<()> {
                     None => super::parse_body(&body.raw),
                 };
                 let id = ctx.new_body_key(txn)?;
-                txn.put(Table::Blobs, &id, &body.raw)?;
-                txn.put(Table::Texts, &id, &parsed.text)?;
-                txn.put(Table::BlobMeta, &id, &parsed.meta_json)?;
+                let record = super::codec::encode_body(&body.raw, &parsed.text, &parsed.meta_json);
+                txn.put(Table::Bodies, &id, &record)?;
                 return txn.put(Table::Refs, &m.key, &refs_record(1, &id, &parsed.search));
             };
             txn.put(Table::Refs, &m.key, &refs_record(n + 1, &id, search))
@@ -362,10 +385,7 @@ fn apply_one(txn: &mut dyn KvTxn, ctx: &mut Ctx, m: &Mutation) -> Result<()> {
             let (n, id, search) = split_refs(&old).ok_or_else(|| malformed(&m.key))?;
             if n <= 1 {
                 txn.del(Table::Refs, &m.key)?;
-                for t in BODY_TABLES {
-                    txn.del(t, &id)?;
-                }
-                Ok(())
+                txn.del(Table::Bodies, &id)
             } else {
                 txn.put(Table::Refs, &m.key, &refs_record(n - 1, &id, search))
             }
@@ -462,7 +482,13 @@ mod tests {
             m(Table::Meta, "j", Op::PutIfAbsent(v("2"))),
             m(Table::Meta, "k", Op::PutIfAbsent(v("3"))),
         ];
-        let g3 = vec![m(Table::Meta, "j", Op::Move(b"i".to_vec()))];
+        let g3 = vec![
+            m(Table::Blobs, "h", Op::Put(v("raw"))),
+            m(Table::Texts, "h", Op::Put(v("text"))),
+            m(Table::BlobMeta, "h", Op::Put(v("meta"))),
+            m(Table::Meta, "j", Op::Del),
+            m(Table::Meta, "h", Op::MergeBody(7u64.to_be_bytes())),
+        ];
         let groups: Vec<&[Mutation]> = vec![&g1, &g2, &g3];
         let mut skipped = Map(Default::default());
         apply_all(&mut skipped, &groups).unwrap();
@@ -480,8 +506,11 @@ mod tests {
         assert_eq!(
             skipped.0.into_iter().collect::<Vec<_>>(),
             vec![
-                ((0, b"i".to_vec()), b"1".to_vec()),
-                ((0, b"k".to_vec()), b"3".to_vec())
+                ((0, b"k".to_vec()), b"3".to_vec()),
+                (
+                    (Table::Bodies.index(), 7u64.to_be_bytes().to_vec()),
+                    crate::engine::codec::encode_body(b"raw", b"text", b"meta")
+                )
             ]
         );
     }

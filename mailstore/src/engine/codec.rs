@@ -380,6 +380,40 @@ pub(crate) fn unhex(s: &str) -> Option<Hash> {
     Some(out)
 }
 
+/// A body record (format 3): raw length u64 BE ++ text length u64 BE ++ raw ++ text ++
+/// JSON metadata. One value per body, so a new body is one insert at the right edge of the
+/// `bodies` tree; readers copy out only the part they need.
+pub(crate) fn encode_body(raw: &[u8], text: &[u8], meta: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16 + raw.len() + text.len() + meta.len());
+    v.extend_from_slice(&(raw.len() as u64).to_be_bytes());
+    v.extend_from_slice(&(text.len() as u64).to_be_bytes());
+    v.extend_from_slice(raw);
+    v.extend_from_slice(text);
+    v.extend_from_slice(meta);
+    v
+}
+
+/// A part of a body record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyPart {
+    Raw,
+    Text,
+    Meta,
+}
+
+/// The given part of a body record (`None`: malformed).
+pub(crate) fn body_part(v: &[u8], part: BodyPart) -> Option<&[u8]> {
+    let raw_len = usize::try_from(u64::from_be_bytes(v.get(..8)?.try_into().ok()?)).ok()?;
+    let text_len = usize::try_from(u64::from_be_bytes(v.get(8..16)?.try_into().ok()?)).ok()?;
+    let text_at = 16usize.checked_add(raw_len)?;
+    let meta_at = text_at.checked_add(text_len)?;
+    match part {
+        BodyPart::Raw => v.get(16..text_at),
+        BodyPart::Text => v.get(text_at..meta_at),
+        BodyPart::Meta => v.get(meta_at..),
+    }
+}
+
 pub(crate) fn sha256(raw: &[u8]) -> Hash {
     let d = ring::digest::digest(&ring::digest::SHA256, raw);
     let mut h = [0u8; 32];
@@ -394,6 +428,26 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        #[test]
+        fn body_records_round_trip(raw in proptest::collection::vec(any::<u8>(), 0..300),
+                                   text in proptest::collection::vec(any::<u8>(), 0..100),
+                                   meta in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let v = encode_body(&raw, &text, &meta);
+            prop_assert_eq!(body_part(&v, BodyPart::Raw), Some(&raw[..]));
+            prop_assert_eq!(body_part(&v, BodyPart::Text), Some(&text[..]));
+            prop_assert_eq!(body_part(&v, BodyPart::Meta), Some(&meta[..]));
+        }
+
+        #[test]
+        fn damaged_body_records_are_refused_not_misread(v in proptest::collection::vec(any::<u8>(), 0..64)) {
+            // Whatever the bytes, a part is either None or lies inside the record.
+            for part in [BodyPart::Raw, BodyPart::Text, BodyPart::Meta] {
+                if let Some(p) = body_part(&v, part) {
+                    prop_assert!(p.len() <= v.len().saturating_sub(16));
+                }
+            }
+        }
+
         #[test]
         fn message_records_round_trip(hash in any::<[u8; 32]>(), modseq in any::<u64>(), date in any::<i64>(),
                                       size in any::<u64>(), sys in 0u8..32,

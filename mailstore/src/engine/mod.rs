@@ -19,7 +19,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use self::backend::{Ack, Backend, Batch, BodyKey, Mutation, NewBody, Op, Parsed, Table};
-use self::codec::{ArchivedRec, Hash, MailboxRec, ReadRec};
+use self::codec::{ArchivedRec, BodyPart, Hash, MailboxRec, ReadRec};
 use self::loader::{Loaders, Pin};
 use self::metacache::MetaCache;
 use self::state::{COUNTERS_KEY, FORMAT_KEY, Msg, State, Tx, json};
@@ -277,7 +277,7 @@ impl Engine {
                 self.barrier().await?;
             }
             let keys: Vec<&[u8]> = missing.iter().map(|i| &hashes[*i][..]).collect();
-            let vals = self.body_records(Table::BlobMeta, &keys)?;
+            let vals = self.body_parts(BodyPart::Meta, &keys)?;
             let mut c = self.metas.lock().unwrap_or_else(|p| p.into_inner());
             for (i, v) in missing.into_iter().zip(vals) {
                 if let Some(v) = v {
@@ -312,8 +312,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// Records of bodies in one of the body tables, in the order given (`None`: not stored).
-    fn body_records(&self, table: Table, hashes: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
+    /// One part of each body's record, in the order given (`None`: not stored). Only that
+    /// part is copied out of the record.
+    fn body_parts(&self, part: BodyPart, hashes: &[&[u8]]) -> Result<Vec<Option<Bytes>>> {
         let ids = self.body_keys(hashes)?;
         let present: Vec<(usize, BodyKey)> = ids
             .into_iter()
@@ -322,9 +323,14 @@ impl Engine {
             .collect();
         let keys: Vec<&[u8]> = present.iter().map(|(_, id)| &id[..]).collect();
         let mut out = vec![None; hashes.len()];
-        for ((i, _), v) in present.iter().zip(self.backend.get_many(table, &keys)?) {
-            out[*i] = v;
-        }
+        self.backend.get_each(Table::Bodies, &keys, &mut |j, v| {
+            let (i, id) = &present[j];
+            let p = codec::body_part(v, part).ok_or_else(|| {
+                self.corrupt_err(format!("record of body {}", u64::from_be_bytes(*id)))
+            })?;
+            out[*i] = Some(Bytes::copy_from_slice(p));
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -871,13 +877,13 @@ impl Engine {
         Ok(m.hash)
     }
 
-    async fn read_table(&self, table: Table, hash: &Hash) -> Result<Bytes> {
-        if let Some(b) = self.body_records(table, &[hash])?.pop().flatten() {
+    async fn read_part(&self, part: BodyPart, hash: &Hash) -> Result<Bytes> {
+        if let Some(b) = self.body_parts(part, &[hash])?.pop().flatten() {
             return Ok(b);
         }
         // Appended but not committed yet: wait for the writer, then read again.
         self.barrier().await?;
-        self.body_records(table, &[hash])?
+        self.body_parts(part, &[hash])?
             .pop()
             .flatten()
             .ok_or_else(|| StoreError::Corrupt {
@@ -889,7 +895,7 @@ impl Engine {
     pub(crate) async fn read_message(&self, mailbox: MailboxId, u: Uid) -> Result<Bytes> {
         let _pin = self.pin_mailbox(mailbox.0).await?;
         let hash = self.blob_hash(mailbox, u)?;
-        match self.read_table(Table::Blobs, &hash).await {
+        match self.read_part(BodyPart::Raw, &hash).await {
             // Expunged (and its body freed) between the lookup and the read.
             Err(StoreError::Corrupt { .. }) if self.blob_hash(mailbox, u).is_err() => {
                 Err(StoreError::NoSuchMessage(u.get()))
@@ -1225,19 +1231,18 @@ impl Engine {
                     .map(|(_, id, _)| id)
                     .unwrap_or_default();
                 let body_off = f.body_offset as usize;
-                let mut header = || {
-                    backend.get(Table::Blobs, &id).ok().flatten().map(|raw| {
-                        let end = body_off.min(raw.len());
-                        String::from_utf8_lossy(&raw[..end]).into_owned()
-                    })
+                // Decodes part of the body record in place (damaged or gone: no match).
+                let read = |part: BodyPart, len: usize| {
+                    let mut out = None;
+                    let _ = backend.get_each(Table::Bodies, &[&id[..]], &mut |_, v| {
+                        out = codec::body_part(v, part)
+                            .map(|p| String::from_utf8_lossy(&p[..len.min(p.len())]).into_owned());
+                        Ok(())
+                    });
+                    out
                 };
-                let mut body = || {
-                    backend
-                        .get(Table::Texts, &id)
-                        .ok()
-                        .flatten()
-                        .map(|t| String::from_utf8_lossy(&t).into_owned())
-                };
+                let mut header = || read(BodyPart::Raw, body_off);
+                let mut body = || read(BodyPart::Text, usize::MAX);
                 search::matches(&q, &c, &mut header, &mut body)
             } else {
                 search::matches(&q, &c, &mut || None, &mut || None)

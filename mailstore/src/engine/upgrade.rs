@@ -10,16 +10,16 @@
 //! - mail-log records under `account \0 time ++ seq`;
 //! - `refs` (hash -> references ++ binary search record) per body.
 //!
-//! Format 3 keys a body's records (`blobs`, `texts`, `blobmeta`) by a sequential body id
-//! instead of its hash, so the records of new bodies go to the right edge of those trees;
-//! `refs` (hash -> references ++ body id ++ search record) is the only table keyed by hash,
-//! and `meta` holds the next body id.
+//! Format 3 gathers a body's records (`blobs`, `texts`, `blobmeta`, keyed by hash) into one
+//! `bodies` record keyed by a sequential body id, so a new body goes to the right edge of
+//! one tree; `refs` (hash -> references ++ body id ++ search record) is the only table
+//! keyed by hash, and `meta` holds the next body id.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::backend::{BODY_TABLES, Backend, Mutation, NEXT_BODY_KEY, Op, Table, refs_record};
+use super::backend::{Backend, Mutation, NEXT_BODY_KEY, OLD_BODY_TABLES, Op, Table, refs_record};
 use super::codec::{self, ArchivedRec, Hash, MailboxRec};
 use super::keys;
 use super::state::{FORMAT_KEY, json};
@@ -179,8 +179,9 @@ pub(crate) fn from_format_1(backend: &dyn Backend) -> Result<Vec<Mutation>> {
 }
 
 /// The mutations that turn the format-2 data in `backend` into format 3: each body gets an
-/// id (in hash order), its records move from the hash to the id (the writer moves them, so
-/// bodies are not held in memory here), and its refs record gains the id.
+/// id (in hash order), its three records become one `bodies` record under the id (the
+/// writer merges them, so bodies are not held in memory here), and its refs record gains
+/// the id.
 pub(crate) fn from_format_2(backend: &dyn Backend) -> Result<Vec<Mutation>> {
     let path = backend.location();
     let mut muts = Vec::new();
@@ -201,13 +202,11 @@ pub(crate) fn from_format_2(backend: &dyn Backend) -> Result<Vec<Mutation>> {
         let id = next.to_be_bytes();
         next += 1;
         referenced.insert(k.to_vec());
-        for t in BODY_TABLES {
-            muts.push(Mutation {
-                table: t,
-                key: k.to_vec(),
-                op: Op::Move(id.to_vec()),
-            });
-        }
+        muts.push(Mutation {
+            table: Table::Bodies,
+            key: k.to_vec(),
+            op: Op::MergeBody(id),
+        });
         put(
             &mut muts,
             Table::Refs,
@@ -217,7 +216,7 @@ pub(crate) fn from_format_2(backend: &dyn Backend) -> Result<Vec<Mutation>> {
         Ok(())
     })?;
     // Records of bodies without references (none should exist) go too.
-    for t in BODY_TABLES {
+    for t in OLD_BODY_TABLES {
         backend.scan(t, &mut |k, _| {
             if k.len() == 32 && !referenced.contains(k) {
                 del(&mut muts, t, k.to_vec());
