@@ -18,6 +18,8 @@ use mailstore::{
     Quota, RedbStore, Rights, SearchKey, SpecialUse, Store, Uid,
 };
 
+mod common;
+
 fn acct(s: &str) -> AccountId {
     AccountId::new(s).unwrap()
 }
@@ -276,18 +278,7 @@ fn expected_dump(name: &str) -> String {
 }
 
 fn read_table(dir: &Path, table: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-    use redb::{ReadableDatabase, ReadableTable};
-    let db = redb::Database::open(dir.join(mailstore::REDB_FILE)).unwrap();
-    let r = db.begin_read().unwrap();
-    let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(table);
-    let t = r.open_table(def).unwrap();
-    t.iter()
-        .unwrap()
-        .map(|e| {
-            let (k, v) = e.unwrap();
-            (k.value().to_vec(), v.value().to_vec())
-        })
-        .collect()
+    common::redb_table(dir, table)
 }
 
 fn format_on_disk(dir: &Path) -> u32 {

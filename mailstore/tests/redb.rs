@@ -269,14 +269,9 @@ async fn bodies_are_stored_once_and_freed_on_disk() {
 
 /// Keys of a table of a closed store.
 fn table_keys(dir: &std::path::Path, table: &str) -> Vec<Vec<u8>> {
-    use redb::{ReadableDatabase, ReadableTable};
-    let db = redb::Database::open(dir.join(mailstore::REDB_FILE)).unwrap();
-    let r = db.begin_read().unwrap();
-    let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(table);
-    let t = r.open_table(def).unwrap();
-    t.iter()
-        .unwrap()
-        .map(|e| e.unwrap().0.value().to_vec())
+    common::redb_table(dir, table)
+        .into_iter()
+        .map(|(k, _)| k)
         .collect()
 }
 
