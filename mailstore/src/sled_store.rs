@@ -134,6 +134,9 @@ impl Backend for SledBackend {
     }
 }
 
+/// How long [`SledStore::open`] waits for a lock that a just-dropped handle still holds.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The store on sled 0.34 (feature `sled`).
 ///
 /// Every write runs as one sled transaction over the store's trees and is followed by
@@ -157,7 +160,21 @@ impl SledStore {
             path: path.clone(),
             detail,
         };
-        let opened = std::panic::catch_unwind(|| sled::Config::new().path(&path).open());
+        // sled releases its file lock from background threads shortly after the last
+        // handle is dropped, so a reopen right after a drop can find it still held: retry
+        // for a moment before reporting the store as open elsewhere.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let opened = loop {
+            let opened = std::panic::catch_unwind(|| sled::Config::new().path(&path).open());
+            match &opened {
+                Ok(Err(sled::Error::Io(e)))
+                    if e.to_string().contains("lock") && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                _ => break opened,
+            }
+        };
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(sled::Error::Io(e))) if e.to_string().contains("lock") => {
