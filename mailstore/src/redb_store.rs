@@ -192,7 +192,8 @@ impl Backend for RedbBackend {
 ///   deleted with their last reference.
 /// * Open reads only the format record and the counters; an account's index (UIDs, flags,
 ///   modseqs, sizes) is loaded on first use and evicted beyond
-///   [`StoreConfig::max_loaded_accounts`]. A format-1 store is upgraded in place at open.
+///   [`StoreConfig::max_loaded_accounts`]. Format-1 and format-2 stores are upgraded in place
+///   at open.
 /// * No tokio runtime flavour is assumed and no tokio task is spawned; the writer is a
 ///   `std` thread that stops when the store is dropped, after committing what was queued.
 ///
