@@ -372,6 +372,46 @@ async fn format_2_upgrade_derives_a_missing_text_or_metadata_record_again() {
 }
 
 #[tokio::test]
+async fn format_2_body_without_content_fails_only_its_messages() {
+    // A body whose raw bytes are gone (damage from before the upgrade) does not stop the
+    // upgrade: the store opens, the messages of that body answer an error, the rest work.
+    let dir = fixture_copy("format2");
+    {
+        let db = redb::Database::open(dir.path().join(mailstore::REDB_FILE)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("blobs");
+            let mut t = tx.open_table(def).unwrap();
+            let key = {
+                use redb::ReadableTable;
+                t.first().unwrap().unwrap().0.value().to_vec()
+            };
+            t.remove(key.as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let s = RedbStore::open(dir.path()).expect("the upgrade skips the damaged body");
+    let (mut ok, mut failed) = (0, 0);
+    for a in ACCOUNTS {
+        for mb in s.list_mailboxes(&acct(a)).await.unwrap() {
+            for m in s.select(mb.id).await.unwrap().messages {
+                match s.read_message(mb.id, m.uid).await {
+                    Ok(_) => ok += 1,
+                    Err(mailstore::StoreError::Corrupt { .. }) => failed += 1,
+                    Err(e) => panic!("wrong error {e}"),
+                }
+            }
+        }
+    }
+    assert!(failed >= 1, "the damaged body's messages fail");
+    assert!(ok > 10, "the others read: {ok}");
+    drop(s);
+    for t in ["blobs", "texts", "blobmeta"] {
+        assert!(read_table(dir.path(), t).is_empty(), "{t} emptied");
+    }
+}
+
+#[tokio::test]
 async fn upgraded_format_1_store_keeps_working() {
     upgraded_store_keeps_working("format1").await;
 }

@@ -332,23 +332,21 @@ fn apply_one(txn: &mut dyn KvTxn, ctx: &mut Ctx, m: &Mutation) -> Result<()> {
             Ok(())
         }
         Op::MergeBody(id) => {
-            let Some(raw) = txn.get(Table::Blobs, &m.key)? else {
-                return Err(StoreError::Backend(format!(
-                    "body {} has a reference count but no content",
-                    super::codec::hex_prefix(&m.key)
-                )));
-            };
-            let text = txn.get(Table::Texts, &m.key)?;
-            let meta = txn.get(Table::BlobMeta, &m.key)?;
-            let record = match (text, meta) {
-                (Some(text), Some(meta)) => super::codec::encode_body(&raw, &text, &meta),
-                // A derived record is missing: derive both again.
-                _ => {
-                    let p = super::parse_body(&raw);
-                    super::codec::encode_body(&raw, &p.text, &p.meta_json)
-                }
-            };
-            txn.put(Table::Bodies, id, &record)?;
+            // Referenced but without content: no record, so reads of it answer "body
+            // missing" as they did in format 2, rather than the whole store failing to open.
+            if let Some(raw) = txn.get(Table::Blobs, &m.key)? {
+                let text = txn.get(Table::Texts, &m.key)?;
+                let meta = txn.get(Table::BlobMeta, &m.key)?;
+                let record = match (text, meta) {
+                    (Some(text), Some(meta)) => super::codec::encode_body(&raw, &text, &meta),
+                    // A derived record is missing: derive both again.
+                    _ => {
+                        let p = super::parse_body(&raw);
+                        super::codec::encode_body(&raw, &p.text, &p.meta_json)
+                    }
+                };
+                txn.put(Table::Bodies, id, &record)?;
+            }
             for t in OLD_BODY_TABLES {
                 txn.del(t, &m.key)?;
             }
