@@ -9,7 +9,7 @@ use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefini
 use crate::engine::backend::{
     Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
 };
-use crate::engine::commit::{Apply, GroupCommitter};
+use crate::engine::commit::{Apply, GroupCommitter, Rounds};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
 
@@ -67,21 +67,37 @@ impl KvTxn for RedbTxn<'_> {
     }
 }
 
-fn apply_groups(db: &Database, groups: &[&[Mutation]]) -> Result<()> {
+/// Applies every round in one write transaction, then commits it.
+fn apply_rounds(db: &Database, rounds: &mut dyn Rounds) -> Result<()> {
     let txn = db.begin_write().map_err(backend_err)?;
     {
         let mut t = RedbTxn {
             txn: &txn,
             tables: (0..Table::ALL.len()).map(|_| None).collect(),
         };
-        apply_all(&mut t, groups)?;
+        loop {
+            let groups = rounds.next();
+            if groups.is_empty() {
+                break;
+            }
+            apply_all(&mut t, &groups)?;
+        }
     }
     txn.commit().map_err(backend_err)
 }
 
+/// One round of given mutations.
+struct Once<'a>(Option<&'a [Mutation]>);
+
+impl Rounds for Once<'_> {
+    fn next(&mut self) -> Vec<&[Mutation]> {
+        self.0.take().into_iter().collect()
+    }
+}
+
 impl Apply for RedbApply {
-    fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()> {
-        apply_groups(&self.db, groups)
+    fn apply(&mut self, rounds: &mut dyn Rounds) -> Result<()> {
+        apply_rounds(&self.db, rounds)
     }
 }
 
@@ -178,7 +194,7 @@ impl Backend for RedbBackend {
     }
 
     fn write_now(&self, muts: Vec<Mutation>) -> Result<()> {
-        apply_groups(&self.db, &[&muts])
+        apply_rounds(&self.db, &mut Once(Some(&muts)))
     }
 }
 

@@ -11,7 +11,7 @@ use sled::transaction::{
 use crate::engine::backend::{
     Ack, Backend, Batch, IndexVisitor, KvTxn, Mutation, Table, Visitor, apply_all,
 };
-use crate::engine::commit::{Apply, GroupCommitter};
+use crate::engine::commit::{Apply, GroupCommitter, Rounds};
 use crate::engine::{Engine, StoreConfig};
 use crate::error::{Result, StoreError};
 
@@ -69,8 +69,10 @@ struct SledApply {
 }
 
 impl Apply for SledApply {
-    fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()> {
-        apply_groups(&self.db, &self.trees, groups)
+    fn apply(&mut self, rounds: &mut dyn Rounds) -> Result<()> {
+        // One round: a sled transaction may run its closure again on a conflict, so it
+        // gets a fixed set of operations; later arrivals wait for the next flush.
+        apply_groups(&self.db, &self.trees, &rounds.next())
     }
 }
 

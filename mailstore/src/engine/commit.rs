@@ -16,7 +16,45 @@ const MAX_GROUP: usize = 512;
 
 /// Applies several operations' mutations in one durable transaction.
 pub(crate) trait Apply: Send + 'static {
-    fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()>;
+    /// Applies the rounds of operations `rounds` hands out, in order, in one transaction,
+    /// until it hands out none, then commits. A backend may stop after any round (the rest
+    /// stays queued for the next transaction).
+    fn apply(&mut self, rounds: &mut dyn Rounds) -> Result<()>;
+}
+
+/// The operations of one transaction, handed out while it is being applied: the first
+/// round is what was queued when the transaction began; each later round is what was
+/// queued meanwhile, so writers that arrive during a transaction join its commit instead of
+/// waiting for the next one.
+pub(crate) trait Rounds {
+    /// The next operations' mutations (empty: nothing more, commit).
+    fn next(&mut self) -> Vec<&[Mutation]>;
+}
+
+/// [`Rounds`] over the writer's queue.
+struct Pull<'a> {
+    rx: &'a mpsc::Receiver<Job>,
+    jobs: &'a mut Vec<Job>,
+    handed: usize,
+}
+
+impl Rounds for Pull<'_> {
+    fn next(&mut self) -> Vec<&[Mutation]> {
+        if self.handed == self.jobs.len() {
+            while self.jobs.len() < MAX_GROUP {
+                match self.rx.try_recv() {
+                    Ok(j) => self.jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+        }
+        let from = self.handed;
+        self.handed = self.jobs.len();
+        self.jobs[from..]
+            .iter()
+            .map(|j| j.0.muts.as_slice())
+            .collect()
+    }
 }
 
 type Job = (Batch, oneshot::Sender<Result<()>>);
@@ -49,9 +87,11 @@ impl GroupCommitter {
                     } else if jobs.iter().all(|j| j.0.muts.is_empty()) {
                         Ok(())
                     } else {
-                        let groups: Vec<&[Mutation]> =
-                            jobs.iter().map(|j| j.0.muts.as_slice()).collect();
-                        apply.apply(&groups)
+                        apply.apply(&mut Pull {
+                            rx: &rx,
+                            jobs: &mut jobs,
+                            handed: 0,
+                        })
                     };
                     match res {
                         Ok(()) => {
@@ -121,7 +161,8 @@ mod tests {
     struct FailSecond(usize, std::sync::Arc<Mutex<Vec<usize>>>);
 
     impl Apply for FailSecond {
-        fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()> {
+        fn apply(&mut self, rounds: &mut dyn Rounds) -> Result<()> {
+            let groups = rounds.next();
             self.0 += 1;
             self.1.lock().unwrap().push(groups.len());
             if self.0 == 2 {
@@ -164,12 +205,61 @@ mod tests {
         assert_eq!(calls.lock().unwrap().len(), 2);
     }
 
+    #[tokio::test]
+    async fn batches_queued_while_a_transaction_is_applied_join_its_commit() {
+        // The first round blocks until five more batches are queued; the next round must
+        // hand out those five, in the same transaction (one commit for all six).
+        struct Gate {
+            started: std::sync::mpsc::Sender<()>,
+            go: std::sync::mpsc::Receiver<()>,
+            log: std::sync::Arc<Mutex<Vec<Vec<usize>>>>,
+        }
+        impl Apply for Gate {
+            fn apply(&mut self, rounds: &mut dyn Rounds) -> Result<()> {
+                let mut sizes = vec![rounds.next().len()];
+                let _ = self.started.send(());
+                let _ = self.go.recv();
+                loop {
+                    let n = rounds.next().len();
+                    if n == 0 {
+                        break;
+                    }
+                    sizes.push(n);
+                }
+                self.log.lock().unwrap().push(sizes);
+                Ok(())
+            }
+        }
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let c = GroupCommitter::spawn(
+            "test",
+            Box::new(Gate {
+                started: started_tx,
+                go: go_rx,
+                log: log.clone(),
+            }),
+        )
+        .unwrap();
+        let first = c.submit(batch());
+        started.recv().unwrap();
+        let more: Vec<_> = (0..5).map(|_| c.submit(batch())).collect();
+        go.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), Ok(()));
+        for a in more {
+            assert_eq!(a.await.unwrap(), Ok(()));
+        }
+        assert_eq!(*log.lock().unwrap(), vec![vec![1, 5]]);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_batches_share_commits() {
         struct Slow(std::sync::Arc<Mutex<Vec<usize>>>);
         impl Apply for Slow {
-            fn apply(&mut self, groups: &[&[Mutation]]) -> Result<()> {
-                self.0.lock().unwrap().push(groups.len());
+            fn apply(&mut self, rounds: &mut dyn Rounds) -> Result<()> {
+                let groups = rounds.next().len();
+                self.0.lock().unwrap().push(groups);
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 Ok(())
             }
