@@ -17,8 +17,9 @@ const MAX_GROUP: usize = 512;
 /// Applies several operations' mutations in one durable transaction.
 pub(crate) trait Apply: Send + 'static {
     /// Applies the rounds of operations `rounds` hands out, in order, in one transaction,
-    /// until it hands out none, then commits. A backend may stop after any round (the rest
-    /// stays queued for the next transaction).
+    /// until it hands out none, then commits. Every round taken must be applied (its callers
+    /// are acknowledged with the commit); a backend may stop taking rounds after any one, and
+    /// what it did not take stays queued for the next transaction.
     fn apply(&mut self, rounds: &mut dyn Rounds) -> Result<()>;
 }
 

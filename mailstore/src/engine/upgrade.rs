@@ -203,7 +203,8 @@ pub(crate) fn from_format_2(backend: &dyn Backend) -> Result<Vec<Mutation>> {
         next += 1;
         referenced.insert(k.to_vec());
         muts.push(Mutation {
-            table: Table::Bodies,
+            // The key is the hash, a key of the format-2 body tables.
+            table: Table::Blobs,
             key: k.to_vec(),
             op: Op::MergeBody(id),
         });
